@@ -1,0 +1,66 @@
+# heroes-infra: two set-up commands, `make lab` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+IMAGES := debian12 debian13
+
+.PHONY: help venv host images lab lab-up lab-converge lab-info lab-down test lint unit molecule
+
+help:
+	@echo "make lab       build the container lab and converge playbooks/site.yml on it"
+	@echo "make test      run every check (lint, syntax, pytest, molecule); ends with 'N passed, N failed'"
+	@echo "make lab-down  remove the lab's containers and network"
+	@echo "helpers: make lint | unit | molecule | images | lab-info"
+
+# The virtualenv with the pinned tooling (pyproject.toml, extra 'dev'). Rebuilt when that changes.
+$(VENV)/.installed: pyproject.toml
+	@if ! $(PYTHON) -m venv --help >/dev/null 2>&1 || ! $(PYTHON) -c 'import ensurepip' >/dev/null 2>&1; then \
+	  echo "make: installing python3-venv"; apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; fi
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+# docker.io, debootstrap and apt-cacher-ng installed; dockerd and apt-cacher-ng running.
+host:
+	@tools/lab/host-deps.sh
+
+# Base images, rebuilt only when their recipe changes.
+images: host
+	@for image in $(IMAGES); do tools/lab/build-image.sh $$image; done
+
+lab: venv images lab-up lab-converge lab-info
+
+lab-up: venv images
+	ansible-playbook playbooks/lab/up.yml
+
+lab-converge: venv
+	ansible-playbook -i inventory/lab playbooks/site.yml
+
+lab-info: venv
+	@heroes-lab-info --inventory inventory/lab
+
+lab-down: venv
+	ansible-playbook playbooks/lab/down.yml
+
+# Every check, cheapest first; stops at the first failing stage.
+test: venv images
+	heroes-test
+
+lint: venv
+	heroes-test --only lint
+
+unit: venv
+	heroes-test --only unit
+
+molecule: venv images
+	heroes-test --only molecule

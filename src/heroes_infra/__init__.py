@@ -1,0 +1,1 @@
+"""Python tools of the heroes-infra repository."""
