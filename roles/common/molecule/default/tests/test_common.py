@@ -37,10 +37,10 @@ def test_journald_retention_applied(host: Host) -> None:
     assert conf.mode == 0o644
     assert conf.contains("^SystemMaxUse=64M$")
     assert conf.contains("^MaxRetentionSec=2week$")
-    # journald really runs with the new limits: the handler restarted it.
-    cmd = host.run("journalctl --header -n0 2>/dev/null; systemctl show -p ActiveState systemd-journald")
-    assert "ActiveState=active" in cmd.stdout
-    assert "Storage=persistent" in host.file("/etc/systemd/journald.conf.d/50-heroes.conf").content_string
+    assert conf.contains("^Storage=persistent$")
+    # journald runs with the new settings: the handler restarted it, so the persistent
+    # journal directory exists.
+    assert host.service("systemd-journald").is_running
     assert host.file("/var/log/journal").is_directory
 
 

@@ -1,0 +1,72 @@
+"""Both inventories parse and carry the data the roles and the failure-domain checks need."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import pytest
+
+from tests.conftest import INVENTORIES, inventory
+
+# Groups the playbooks are written against; both inventories must define them.
+GROUPS = ("galera", "haproxy", "vrrp_db", "web", "mirror", "vrrp_mirror", "news", "statusfeed", "matomo")
+
+
+def hostvars(name: str) -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = inventory(name)["_meta"]["hostvars"]
+    return result
+
+
+def members(name: str, group: str) -> set[str]:
+    inv = inventory(name)
+    found: set[str] = set(inv.get(group, {}).get("hosts", []))
+    for child in inv.get(group, {}).get("children", []):
+        found |= members(name, child)
+    return found
+
+
+@pytest.mark.parametrize("name", INVENTORIES)
+def test_groups_present_and_populated(name: str) -> None:
+    for group in GROUPS:
+        assert members(name, group), f"{name}: group {group} is empty or missing"
+
+
+@pytest.mark.parametrize("name", INVENTORIES)
+def test_every_host_has_address_and_failure_domain(name: str) -> None:
+    for host, hv in hostvars(name).items():
+        ipaddress.ip_address(hv["host_address"])
+        fd = hv["failure_domain"]
+        assert fd["hypervisor"] and fd["rack"], host
+        assert fd["power"], host
+        for feed in fd["power"]:
+            assert feed["feed"] and feed["ups"], host
+
+
+@pytest.mark.parametrize("name", INVENTORIES)
+def test_addresses_unique(name: str) -> None:
+    addresses = [hv["host_address"] for hv in hostvars(name).values()]
+    assert len(addresses) == len(set(addresses))
+
+
+@pytest.mark.parametrize("name", INVENTORIES)
+def test_three_galera_nodes_on_three_hypervisors(name: str) -> None:
+    nodes = members(name, "galera")
+    assert len(nodes) == 3
+    assert len({hostvars(name)[n]["failure_domain"]["hypervisor"] for n in nodes}) == 3
+
+
+def test_lab_hosts_fit_the_lab_network() -> None:
+    hv = hostvars("lab")
+    for host, v in hv.items():
+        subnet = ipaddress.ip_network(v["lab_subnet"])
+        assert ipaddress.ip_address(v["host_address"]) in subnet, host
+        assert ipaddress.ip_address(v["host_address"]) != ipaddress.ip_address(v["lab_gateway"]), host
+        assert v["lab_image"] in {"lab/debian12", "lab/debian13"}, host
+    # both releases are exercised by the lab
+    assert {v["lab_image"] for v in hv.values()} == {"lab/debian12", "lab/debian13"}
+
+
+def test_production_is_not_reached_through_docker() -> None:
+    for host, v in hostvars("production").items():
+        assert v.get("ansible_connection", "ssh") == "ssh", host

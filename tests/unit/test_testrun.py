@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from heroes_infra import testrun
+from heroes_infra.testrun import Counts, Result, Stage
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" tests="5">
+  <testcase classname="t" name="ok1"/>
+  <testcase classname="t" name="ok2"/>
+  <testcase classname="t" name="bad"><failure message="assert 1 == 2"/></testcase>
+  <testcase classname="t" name="err"><error message="fixture"/></testcase>
+  <testcase classname="t" name="skip"><skipped message="no"/></testcase>
+</testsuite></testsuites>
+"""
+
+
+def test_count_junit_counts_failures_errors_and_skips(tmp_path: Path) -> None:
+    report = tmp_path / "r.xml"
+    report.write_text(JUNIT)
+    assert testrun.count_junit(report) == Counts(passed=2, failed=2, skipped=1)
+
+
+@pytest.mark.parametrize(
+    ("returncode", "counts", "expected"),
+    [
+        (0, None, (1, 0)),
+        (2, None, (0, 1)),
+        (0, Counts(7, 0, 1), (7, 0)),
+        (1, Counts(7, 2, 0), (7, 2)),
+        # a crash after the tests passed (e.g. molecule's destroy) still fails the stage
+        (1, Counts(7, 0, 0), (7, 1)),
+        # a report with nothing in it counts like no report
+        (1, Counts(0, 0, 3), (0, 1)),
+    ],
+)
+def test_score(returncode: int, counts: Counts | None, expected: tuple[int, int]) -> None:
+    assert testrun.score(returncode, counts) == expected
+
+
+def test_summary_line_is_the_plain_closing_line() -> None:
+    stage = Stage("s", "lint", ("true",), Path())
+    line = testrun.summary_line([Result(stage, 0, 1.0, 3, 0), Result(stage, 1, 1.0, 4, 2)])
+    assert line == "7 passed, 2 failed"
+    assert re.fullmatch(r"\d+ passed, \d+ failed", line)
+
+
+def _tree(tmp_path: Path) -> Path:
+    for rel in (
+        "playbooks/site.yml",
+        "playbooks/lab/up.yml",
+        "roles/zeta/molecule/default/molecule.yml",
+        "roles/alpha/molecule/default/molecule.yml",
+        "molecule/full-stack/molecule.yml",
+        "inventory/lab/hosts.yml",
+        "inventory/production/hosts.yml",
+    ):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("---\n")
+    return tmp_path
+
+
+def test_scenarios_roles_first_full_stack_last(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    assert testrun.find_scenarios(root) == [
+        ("default", root / "roles/alpha"),
+        ("default", root / "roles/zeta"),
+        ("full-stack", root),
+    ]
+
+
+def test_stages_cheapest_first(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    stages = testrun.build_stages(root, tmp_path / "reports")
+    groups = [s.group for s in stages]
+    assert groups == sorted(groups, key=testrun.GROUPS.index)
+    syntax = [s.name for s in stages if s.name.startswith("syntax-check")]
+    # every playbook against every inventory
+    assert len(syntax) == 2 * 2
+    molecule = [s for s in stages if s.group == "molecule"]
+    assert molecule[-1].name == "molecule test molecule/full-stack"
+    assert all(testrun.report_path(s) is not None for s in molecule)
+
+
+def test_main_stops_at_first_failure_and_prints_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stages = [
+        Stage("good", "lint", ("true",), tmp_path),
+        Stage("bad", "lint", ("false",), tmp_path),
+        Stage("never", "lint", ("true",), tmp_path),
+    ]
+    monkeypatch.setattr(testrun, "build_stages", lambda root, report_dir: stages)
+    assert testrun.main(["--root", str(tmp_path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "1 passed, 1 failed"
+    assert any("not run (an earlier stage failed): never" in line for line in out)
+
+
+def test_main_counts_pytest_cases_from_junit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "r.xml"
+    script = f"cat > {report} <<'X'\n{JUNIT}\nX\nexit 1"
+    stages = [Stage("tests", "unit", ("sh", "-c", script), tmp_path, junit=True,
+                    env={"PYTEST_ADDOPTS": f"--junitxml={report}"})]
+    monkeypatch.setattr(testrun, "build_stages", lambda root, report_dir: stages)
+    assert testrun.main(["--root", str(tmp_path)]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == "2 passed, 2 failed"
