@@ -59,7 +59,7 @@ def host_groups(inventory: Inventory) -> dict[str, list[str]]:
 
 def _render(value: str, name: str, hostvars: Mapping[str, Any]) -> str:
     """Render an inventory string (ansible-inventory leaves Jinja untemplated)."""
-    return jinja2.Template(value).render({**hostvars, "inventory_hostname": name})
+    return str(jinja2.Template(value).render({**hostvars, "inventory_hostname": name}))
 
 
 def lab_hosts(inventory: Inventory) -> list[LabHost]:
@@ -96,7 +96,7 @@ def container_states(containers: Sequence[str]) -> dict[str, str]:
 def render(inventory: Inventory, states: Mapping[str, str]) -> str:
     """The text `make lab` ends with."""
     hosts = lab_hosts(inventory)
-    first = next(iter(inventory.get("_meta", {}).get("hostvars", {}).values()), {})
+    first: Mapping[str, Any] = next(iter(inventory.get("_meta", {}).get("hostvars", {}).values()), {})
     lines = [
         f"The heroes-infra lab: network {first.get('lab_network', '?')} "
         f"({first.get('lab_subnet', '?')})",

@@ -7,6 +7,7 @@ that let bad input through would still change nothing, and the test would fail o
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def run_role(tmp_path: Path, role: str, variables: dict[str, object]) -> subproc
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**__import__("os").environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
+        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
              "ANSIBLE_NOCOLOR": "1"},
         check=False,
     )
@@ -42,7 +43,8 @@ def run_role(tmp_path: Path, role: str, variables: dict[str, object]) -> subproc
         ({"common_locale": "english"}, "common_locale must be a UTF-8 locale"),
         ({"common_journald_system_max_use": "lots"}, "common_journald_system_max_use must be a size"),
         ({"common_journald_max_retention": "forever"}, "common_journald_max_retention a time span"),
-        ({"common_timesync_servers": ["ntp.example.org; rm -rf /"]}, "common_timesync_servers must be a list"),
+        ({"common_timesync_servers": ["ntp.example.org; rm -rf /"]},
+         "common_timesync_servers must be a list"),
         ({"common_timesync_state": "sometimes"}, "common_timesync_state must be one of"),
         ({"common_journald_storage": "tape"}, "common_journald_storage must be one of"),
     ],
