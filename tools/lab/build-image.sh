@@ -85,6 +85,6 @@ done
 
 tar -C "$rootfs" -c . | docker import \
   -c 'CMD ["/sbin/init"]' \
-  -c "LABEL org.heroes-infra.recipe=$recipe org.heroes-infra.lab=1" \
+  -c "LABEL org.heroes-infra.recipe=$recipe" \
   - "$image" > /dev/null
 echo "build-image: $image built in $((SECONDS - start)) s"
