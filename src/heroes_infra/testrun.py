@@ -121,6 +121,8 @@ def build_stages(root: Path, report_dir: Path) -> list[Stage]:
     ]
     for playbook in find_playbooks(root):
         for inventory in inventories:
+            if "lab" in playbook.relative_to(root).parts[1:-1] and inventory.name != "lab":
+                continue  # playbooks/lab/* build the container lab; only the lab inventory fits
             stages.append(
                 Stage(
                     f"syntax-check {playbook.relative_to(root)} -i {inventory.relative_to(root)}",

@@ -38,7 +38,9 @@ if docker info >/dev/null 2>&1; then
   exit 0
 fi
 if pgrep -x dockerd >/dev/null 2>&1; then
-  echo "host-deps: dockerd runs but does not answer; see $log or the daemon's own log" >&2
+  echo "host-deps: a dockerd runs but 'docker info' fails:" >&2
+  { docker info 2>&1 || true; } | grep -v '^ *$' | tail -n 2 | sed 's/^/  /' >&2
+  echo "host-deps: check DOCKER_HOST (now '${DOCKER_HOST:-unset}') and $log; nothing of the lab was created" >&2
   exit 1
 fi
 echo "host-deps: starting dockerd (log: $log)"
