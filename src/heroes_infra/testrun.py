@@ -119,6 +119,16 @@ def build_stages(root: Path, report_dir: Path) -> list[Stage]:
         Stage("mypy", "lint", ("mypy",), root),
         Stage("ansible-lint (production profile)", "lint", ("ansible-lint", "--strict"), root),
     ]
+    if inventories:
+        stages.append(
+            Stage(
+                "failure domains of every inventory",
+                "lint",
+                ("heroes-failure-domains", *(arg for i in inventories for arg in ("-i", str(i)))),
+                root,
+            )
+        )
+        stages.append(Stage("secrets vaulted", "lint", ("heroes-secrets-check", str(root / "inventory")), root))
     for playbook in find_playbooks(root):
         for inventory in inventories:
             if "lab" in playbook.relative_to(root).parts[1:-1] and inventory.name != "lab":

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 from typing import Any
 
 import pytest
 
+from heroes_infra.failure_domains import check_inventory
 from tests.conftest import INVENTORIES, inventory
 
 # Groups the playbooks are written against; both inventories must define them.
@@ -36,11 +38,7 @@ def test_groups_present_and_populated(name: str) -> None:
 def test_every_host_has_address_and_failure_domain(name: str) -> None:
     for host, hv in hostvars(name).items():
         ipaddress.ip_address(hv["host_address"])
-        fd = hv["failure_domain"]
-        assert fd["hypervisor"] and fd["rack"], host
-        assert fd["power"], host
-        for feed in fd["power"]:
-            assert feed["feed"] and feed["ups"], host
+        assert hv["failure_domain"]["hypervisor"] in hv["failure_domain_hypervisors"], host
 
 
 @pytest.mark.parametrize("name", INVENTORIES)
@@ -54,6 +52,14 @@ def test_three_galera_nodes_on_three_hypervisors(name: str) -> None:
     nodes = members(name, "galera")
     assert len(nodes) == 3
     assert len({hostvars(name)[n]["failure_domain"]["hypervisor"] for n in nodes}) == 3
+
+
+def test_the_lab_is_refused_when_two_galera_nodes_share_a_hypervisor() -> None:
+    # the check really looks at the lab's data, not only at made-up cases
+    lab = copy.deepcopy(inventory("lab"))
+    lab["_meta"]["hostvars"]["db2"]["failure_domain"]["hypervisor"] = "hv-a"
+    report = check_inventory(lab)
+    assert any("db1 and db2 share hypervisor=hv-a" in f.message for f in report.findings)
 
 
 def test_lab_hosts_fit_the_lab_network() -> None:
@@ -70,3 +76,10 @@ def test_lab_hosts_fit_the_lab_network() -> None:
 def test_production_is_not_reached_through_docker() -> None:
     for host, v in hostvars("production").items():
         assert v.get("ansible_connection", "ssh") == "ssh", host
+
+
+@pytest.mark.parametrize("name", INVENTORIES)
+def test_failure_domain_check_accepts_the_inventory(name: str) -> None:
+    report = check_inventory(inventory(name))
+    assert report.ok, report.render()
+    assert not report.overridden
