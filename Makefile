@@ -10,12 +10,13 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 IMAGES := debian12 debian13
 
-.PHONY: help venv host images lab lab-up lab-converge lab-info lab-down test lint unit molecule
+.PHONY: help venv host images lab lab-up lab-converge lab-info lab-down test lint unit molecule topology
 
 help:
 	@echo "make lab       build the container lab and converge playbooks/site.yml on it"
 	@echo "make test      run every check (lint, syntax, pytest, molecule); ends with 'N passed, N failed'"
 	@echo "make lab-down  remove the lab's containers and network"
+	@echo "make topology  draw the inventories' failure domains (docs/topology-*.svg/.png)"
 	@echo "helpers: make lint | unit | molecule | images | lab-info"
 
 # The virtualenv with the pinned tooling (pyproject.toml, extra 'dev'). Rebuilt when that changes.
@@ -50,6 +51,11 @@ lab-info: venv
 
 lab-down: venv
 	ansible-playbook playbooks/lab/down.yml
+
+# Hosts by site, rack and hypervisor, power to UPS, HA peers and VIPs, for each inventory.
+topology: venv host
+	heroes-topology -i inventory/lab -o docs/topology-lab
+	heroes-topology -i inventory/production -o docs/topology-production
 
 # Every check, cheapest first; stops at the first failing stage.
 test: venv images

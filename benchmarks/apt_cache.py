@@ -22,9 +22,21 @@ from pathlib import Path
 PACKAGES = ("locales", "tzdata", "curl", "rsync", "lsof", "vim-tiny", "systemd-timesyncd")
 CONTAINER = "heroes-bench-apt"
 DOCKER_FLAGS = (
-    "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined",
-    "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
-    "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "--cgroupns=host", "--stop-signal", "SIGRTMIN+3",
+    "--cap-add",
+    "SYS_ADMIN",
+    "--security-opt",
+    "seccomp=unconfined",
+    "--tmpfs",
+    "/run",
+    "--tmpfs",
+    "/run/lock",
+    "--tmpfs",
+    "/tmp",
+    "-v",
+    "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+    "--cgroupns=host",
+    "--stop-signal",
+    "SIGRTMIN+3",
 )
 
 
@@ -41,7 +53,13 @@ def one_run(proxy_on: bool) -> float:
     sh("docker", "exec", CONTAINER, "sh", "-c", purge)
     start = time.monotonic()
     sh(
-        "docker", "exec", "-e", "DEBIAN_FRONTEND=noninteractive", CONTAINER, "sh", "-c",
+        "docker",
+        "exec",
+        "-e",
+        "DEBIAN_FRONTEND=noninteractive",
+        CONTAINER,
+        "sh",
+        "-c",
         f"apt-get {opts} update -qq && apt-get {opts} install -y -qq --no-install-recommends "
         f"{' '.join(PACKAGES)}",
     )

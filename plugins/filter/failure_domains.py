@@ -1,6 +1,6 @@
 """Ansible filter: the failure-domain check of heroes_infra.failure_domains, for preflight.
 
-    {{ hostvars | heroes_failure_domains(groups) }}  ->  the report as a dict
+{{ hostvars | heroes_failure_domains(groups) }}  ->  the report as a dict
 """
 
 from __future__ import annotations

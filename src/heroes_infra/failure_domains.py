@@ -141,8 +141,7 @@ def resolve(
             problems.append(
                 Finding(
                     "data",
-                    f"{host}: failure_domain.{key} is {own!r} but its hypervisor {hv_name} "
-                    f"has {inherited!r}",
+                    f"{host}: failure_domain.{key} is {own!r} but its hypervisor {hv_name} has {inherited!r}",
                     (host,),
                 )
             )
@@ -291,8 +290,12 @@ def check(
                     )
         if len(members) < 2:
             findings.append(
-                Finding("data", f"group {group}: high-availability group with {len(members)} member(s)",
-                        tuple(members), group)
+                Finding(
+                    "data",
+                    f"group {group}: high-availability group with {len(members)} member(s)",
+                    tuple(members),
+                    group,
+                )
             )
 
     return apply_overrides(findings, overrides)

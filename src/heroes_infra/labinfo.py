@@ -52,8 +52,7 @@ def host_groups(inventory: Inventory) -> dict[str, list[str]]:
 
     walk("all", ())
     return {
-        host: sorted(g for g in groups if g not in {"all", "ungrouped"})
-        for host, groups in result.items()
+        host: sorted(g for g in groups if g not in {"all", "ungrouped"}) for host, groups in result.items()
     }
 
 
@@ -98,8 +97,7 @@ def render(inventory: Inventory, states: Mapping[str, str]) -> str:
     hosts = lab_hosts(inventory)
     first: Mapping[str, Any] = next(iter(inventory.get("_meta", {}).get("hostvars", {}).values()), {})
     lines = [
-        f"The heroes-infra lab: network {first.get('lab_network', '?')} "
-        f"({first.get('lab_subnet', '?')})",
+        f"The heroes-infra lab: network {first.get('lab_network', '?')} ({first.get('lab_subnet', '?')})",
         "",
         f"{'host':9s} {'address':14s} {'image':13s} {'state':8s} groups",
     ]

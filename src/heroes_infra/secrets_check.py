@@ -105,7 +105,7 @@ def check_file(path: Path) -> list[Finding]:
             Finding(
                 path,
                 name,
-                "looks like a secret but is not vaulted; set it to \"{{ vault_<name> }}\" and put "
+                'looks like a secret but is not vaulted; set it to "{{ vault_<name> }}" and put '
                 "the value in the group's encrypted vault.yml",
             )
         )

@@ -128,7 +128,9 @@ def build_stages(root: Path, report_dir: Path) -> list[Stage]:
                 root,
             )
         )
-        stages.append(Stage("secrets vaulted", "lint", ("heroes-secrets-check", str(root / "inventory")), root))
+        stages.append(
+            Stage("secrets vaulted", "lint", ("heroes-secrets-check", str(root / "inventory")), root)
+        )
     for playbook in find_playbooks(root):
         for inventory in inventories:
             if "lab" in playbook.relative_to(root).parts[1:-1] and inventory.name != "lab":
@@ -212,9 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     root = args.root.resolve()
     with tempfile.TemporaryDirectory(prefix="heroes-test-") as tmp:
-        stages = [
-            s for s in build_stages(root, Path(tmp)) if not args.only or s.group in args.only
-        ]
+        stages = [s for s in build_stages(root, Path(tmp)) if not args.only or s.group in args.only]
         if args.list:
             for stage in stages:
                 print(f"{stage.group:9s} {stage.name}")

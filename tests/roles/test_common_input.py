@@ -18,20 +18,23 @@ from tests.conftest import ROOT
 
 def run_role(tmp_path: Path, role: str, variables: dict[str, object]) -> subprocess.CompletedProcess[str]:
     playbook = tmp_path / "play.yml"
-    playbook.write_text(
-        "- hosts: all\n  gather_facts: false\n  roles:\n"
-        f"    - role: {role}\n"
-    )
+    playbook.write_text(f"- hosts: all\n  gather_facts: false\n  roles:\n    - role: {role}\n")
     return subprocess.run(
         [
-            "ansible-playbook", "-i", "localhost,", "-c", "local", "--check",
-            "-e", json.dumps(variables), str(playbook),
+            "ansible-playbook",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "--check",
+            "-e",
+            json.dumps(variables),
+            str(playbook),
         ],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
-             "ANSIBLE_NOCOLOR": "1"},
+        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_NOCOLOR": "1"},
         check=False,
     )
 
@@ -43,8 +46,10 @@ def run_role(tmp_path: Path, role: str, variables: dict[str, object]) -> subproc
         ({"common_locale": "english"}, "common_locale must be a UTF-8 locale"),
         ({"common_journald_system_max_use": "lots"}, "common_journald_system_max_use must be a size"),
         ({"common_journald_max_retention": "forever"}, "common_journald_max_retention a time span"),
-        ({"common_timesync_servers": ["ntp.example.org; rm -rf /"]},
-         "common_timesync_servers must be a list"),
+        (
+            {"common_timesync_servers": ["ntp.example.org; rm -rf /"]},
+            "common_timesync_servers must be a list",
+        ),
         ({"common_timesync_state": "sometimes"}, "common_timesync_state must be one of"),
         ({"common_journald_storage": "tape"}, "common_journald_storage must be one of"),
     ],

@@ -31,8 +31,12 @@ def hostvars() -> dict[str, dict[str, Any]]:
     }
 
 
-def run(hv: dict[str, Any] | None = None, hyp: dict[str, Any] | None = None,
-        overrides: list[dict[str, Any]] | None = None, policy: dict[str, Any] | None = None) -> Any:
+def run(
+    hv: dict[str, Any] | None = None,
+    hyp: dict[str, Any] | None = None,
+    overrides: list[dict[str, Any]] | None = None,
+    policy: dict[str, Any] | None = None,
+) -> Any:
     return check(hv or hostvars(), GROUPS, policy or POLICY, hyp or HYPERVISORS, overrides or [])
 
 
@@ -53,8 +57,13 @@ def test_hypervisor_with_both_supplies_on_one_ups_is_refused_by_name() -> None:
 
 def test_bare_metal_host_with_supplies_on_one_feed_is_refused() -> None:
     hv = hostvars()
-    hv["lb2"] = {"failure_domain": {"bare_metal": True, "rack": "r3",
-                                    "power": [{"feed": "c", "ups": "u3"}, {"feed": "c", "ups": "u4"}]}}
+    hv["lb2"] = {
+        "failure_domain": {
+            "bare_metal": True,
+            "rack": "r3",
+            "power": [{"feed": "c", "ups": "u3"}, {"feed": "c", "ups": "u4"}],
+        }
+    }
     report = run(hv=hv)
     assert [f.message for f in report.findings] == ["host lb2: all 2 power supplies hang on feed c"]
 
@@ -95,7 +104,8 @@ def test_majority_counts_single_fed_hosts_on_one_ups() -> None:
 def test_redundant_supplies_on_shared_ups_pair_are_fine() -> None:
     # hv1 and hv2 both use u1 and u2, but each survives the loss of either one
     assert takes_down(Machine("x", "", "r1", "hv1", (("a", "u1"), ("b", "u2")), "hv1")) == {
-        ("rack", "r1"), ("hypervisor", "hv1"),
+        ("rack", "r1"),
+        ("hypervisor", "hv1"),
     }
 
 
@@ -115,8 +125,10 @@ def test_vrrp_pair_dying_with_one_site_is_refused_when_site_is_separated() -> No
         (lambda hv: hv["db1"].pop("failure_domain"), "db1: failure_domain is missing"),
         (lambda hv: hv["db1"].update(failure_domain={}), "db1: failure_domain needs hypervisor"),
         (lambda hv: hv["db1"].update(failure_domain={"hypervisor": "nowhere"}), "db1: no rack"),
-        (lambda hv: hv["db1"].update(failure_domain={"hypervisor": "hv1", "rack": "r9"}),
-         "db1: failure_domain.rack is 'r9' but its hypervisor hv1 has 'r1'"),
+        (
+            lambda hv: hv["db1"].update(failure_domain={"hypervisor": "hv1", "rack": "r9"}),
+            "db1: failure_domain.rack is 'r9' but its hypervisor hv1 has 'r1'",
+        ),
     ],
 )
 def test_missing_or_contradicting_data(change: Any, message: str) -> None:

@@ -23,7 +23,10 @@ def requirements() -> dict[str, str]:
 def installed() -> dict[str, str]:
     out = subprocess.run(
         ["ansible-galaxy", "collection", "list", "--format", "json"],
-        check=True, capture_output=True, text=True, cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     ).stdout
     found: dict[str, str] = {}
     for collections in json.loads(out).values():
@@ -42,8 +45,12 @@ def test_bundled_collections_satisfy_requirements() -> None:
 def test_every_collection_used_is_required() -> None:
     used: set[str] = set()
     pattern = re.compile(r"\b((?:ansible\.(?:posix|utils)|community\.[a-z_]+))\.[a-z_]+")
-    for path in [*ROOT.glob("roles/**/*.yml"), *ROOT.glob("playbooks/**/*.yml"),
-                 *ROOT.glob("inventory/**/*.yml"), *ROOT.glob("molecule/**/*.yml")]:
+    for path in [
+        *ROOT.glob("roles/**/*.yml"),
+        *ROOT.glob("playbooks/**/*.yml"),
+        *ROOT.glob("inventory/**/*.yml"),
+        *ROOT.glob("molecule/**/*.yml"),
+    ]:
         used.update(m.group(1) for m in pattern.finditer(path.read_text()))
     missing = used - set(requirements())
     assert not missing, f"used but not in requirements.yml: {sorted(missing)}"

@@ -31,7 +31,7 @@ def test_lab_vault_is_encrypted() -> None:
         ("keepalived_auth_pass: abc\n", "keepalived_auth_pass"),
         ("matomo_api_token: '0123'\n", "matomo_api_token"),
         ("galera_users:\n  - name: app\n    password: plain\n", "galera_users[0].password"),
-        ("x_password: \"{{ other_var }}\"\n", "x_password"),
+        ('x_password: "{{ other_var }}"\n', "x_password"),
         ("vault_galera_root_password: x\n", "vault_galera_root_password"),
     ],
 )
@@ -45,8 +45,8 @@ def test_clear_text_secrets_are_found(tmp_path: Path, text: str, variable: str) 
 @pytest.mark.parametrize(
     "text",
     [
-        "galera_root_password: \"{{ vault_galera_root_password }}\"\n",
-        "galera_root_password: \"{{ vault_galera_root_password | default(omit) }}\"\n",
+        'galera_root_password: "{{ vault_galera_root_password }}"\n',
+        'galera_root_password: "{{ vault_galera_root_password | default(omit) }}"\n',
         "galera_root_password: ''\n",
         "galera_root_password: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3338\n",
         "galera_port: 3306\n",

@@ -111,8 +111,16 @@ def test_main_counts_pytest_cases_from_junit(
 ) -> None:
     report = tmp_path / "r.xml"
     script = f"cat > {report} <<'X'\n{JUNIT}\nX\nexit 1"
-    stages = [Stage("tests", "unit", ("sh", "-c", script), tmp_path, junit=True,
-                    env={"PYTEST_ADDOPTS": f"--junitxml={report}"})]
+    stages = [
+        Stage(
+            "tests",
+            "unit",
+            ("sh", "-c", script),
+            tmp_path,
+            junit=True,
+            env={"PYTEST_ADDOPTS": f"--junitxml={report}"},
+        )
+    ]
     monkeypatch.setattr(testrun, "build_stages", lambda root, report_dir: stages)
     assert testrun.main(["--root", str(tmp_path)]) == 1
     assert capsys.readouterr().out.splitlines()[-1] == "2 passed, 2 failed"

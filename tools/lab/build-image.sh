@@ -14,7 +14,9 @@ esac
 
 image="lab/$name"
 mirror_host=${HEROES_LAB_MIRROR_HOST:-deb.debian.org}
-include="systemd,systemd-sysv,python3,iproute2,procps,ca-certificates,dbus,sudo"
+# python3 and python3-apt are what a managed host needs before Ansible can run on it (the apt
+# module cannot even run in check mode without python3-apt).
+include="systemd,systemd-sysv,python3,python3-apt,iproute2,procps,ca-certificates,dbus,sudo"
 # The recipe: everything that decides what ends up in the image.
 recipe=$( { cat "$0"; echo "$suite $mirror_host $include"; } | sha256sum | cut -c1-16)
 

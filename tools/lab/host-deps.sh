@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Make this Debian machine able to run the lab: docker.io, debootstrap and apt-cacher-ng
-# installed, dockerd and apt-cacher-ng running. Idempotent; says why and how to fix when it can't.
+# Make this Debian machine able to run the lab: docker.io, debootstrap, apt-cacher-ng and
+# graphviz installed, dockerd and apt-cacher-ng running. Idempotent; says why and how to fix when it can't.
 set -euo pipefail
 
 log=/var/log/heroes-lab-dockerd.log
@@ -8,6 +8,7 @@ need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 [ -x /usr/sbin/apt-cacher-ng ] || need+=(apt-cacher-ng)
+command -v dot >/dev/null 2>&1 || need+=(graphviz)  # make topology, and its tests
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -1,0 +1,110 @@
+"""Cross-tier checks on the whole lab converged by playbooks/site.yml."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+Host = Any
+
+
+def inventory_dir() -> Path:
+    return Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+
+
+def run_site(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+    }
+    return subprocess.run(
+        ["ansible-playbook", "-i", str(inventory_dir()), *args, str(ROOT / "playbooks/site.yml")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
+
+
+def lab_secrets() -> list[str]:
+    """Every value in the lab's vault files (decrypted with the lab-only password)."""
+    values: list[str] = []
+    for vault in sorted((ROOT / "inventory/lab").rglob("vault.yml")):
+        out = subprocess.run(
+            ["ansible-vault", "view", str(vault)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+        ).stdout
+        values += [str(v) for v in (yaml.safe_load(out) or {}).values() if v not in (None, "")]
+    return values
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    result: dict[str, dict[str, int]] = {}
+    for line in output.split("PLAY RECAP", 1)[-1].splitlines():
+        match = re.match(r"^(\S+)\s+:\s+(.*)$", line)
+        if match:
+            result[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
+    return result
+
+
+def test_check_mode_on_the_converged_lab_changes_nothing_and_leaks_no_secret() -> None:
+    proc = run_site("--check", "--diff")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    hosts = recap(out)
+    assert len(hosts) == 9, hosts  # every managed host; the client is never configured
+    for name, counts in hosts.items():
+        assert counts["changed"] == 0 and counts["failed"] == 0, (name, counts)
+    secrets = lab_secrets()
+    assert secrets, "the lab vault holds no value to look for"
+    for secret in secrets:
+        assert secret not in out
+
+
+@pytest.fixture()
+def name(host: Host) -> str:
+    return str(host.ansible.get_variables()["inventory_hostname"])
+
+
+def test_every_managed_host_has_the_base(host: Host, name: str) -> None:
+    motd = host.file("/etc/motd")
+    if name == "client":
+        assert not motd.exists or "heroes-infra" not in motd.content_string
+        return
+    assert "is managed by heroes-infra" in motd.content_string
+    assert host.file("/etc/systemd/journald.conf.d/50-heroes.conf").exists
+    assert host.check_output("systemctl --failed --no-legend --plain") == ""
+
+
+def test_host_has_its_lab_address(host: Host) -> None:
+    address = host.ansible.get_variables()["host_address"]
+    assert address in host.interface("eth0").addresses
+
+
+def test_preflight_refuses_a_shared_ups_before_any_change() -> None:
+    bad = (
+        '{"failure_domain_hypervisors": {'
+        '"hv-a": {"rack": "r1", "power": [{"feed": "a", "ups": "ups-1"}, {"feed": "b", "ups": "ups-1"}]},'
+        '"hv-b": {"rack": "r2", "power": [{"feed": "a", "ups": "ups-1"}, {"feed": "b", "ups": "ups-2"}]},'
+        '"hv-c": {"rack": "r3", "power": [{"feed": "c", "ups": "ups-3"}, {"feed": "d", "ups": "ups-4"}]}}}'
+    )
+    proc = run_site("-e", bad)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "hypervisor hv-a: all 2 power supplies hang on ups ups-1" in out
+    assert all(c["changed"] == 0 for c in recap(out).values())
+    assert "Base of every host" not in out
