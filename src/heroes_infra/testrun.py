@@ -20,6 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 GROUPS = ("lint", "unit", "molecule")
+LAB_DOWN_CHECK = (
+    "if docker network inspect heroes-lab >/dev/null 2>&1; then "
+    "echo 'The lab is up: the multi-host scenarios use its subnet. Run make lab-down first.'; "
+    "exit 1; fi"
+)
 
 
 @dataclass(frozen=True)
@@ -152,7 +157,17 @@ def build_stages(root: Path, report_dir: Path) -> list[Stage]:
             junit=True,
         )
     )
-    for name, cwd in find_scenarios(root):
+    scenarios = find_scenarios(root)
+    if any(cwd == root for _, cwd in scenarios):
+        stages.append(
+            Stage(
+                "the lab is down (the full-stack scenario uses its addresses)",
+                "molecule",
+                ("sh", "-c", LAB_DOWN_CHECK),
+                root,
+            )
+        )
+    for name, cwd in scenarios:
         label = cwd.name if cwd != root else "molecule"
         report = report_dir / f"molecule-{label}-{name}.xml"
         stages.append(
