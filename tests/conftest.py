@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from heroes_infra.labinfo import load_inventory
 
 ROOT = Path(__file__).resolve().parent.parent
 INVENTORIES = ("lab", "production")
@@ -16,15 +16,7 @@ INVENTORIES = ("lab", "production")
 
 @cache
 def inventory(name: str) -> dict[str, Any]:
-    out = subprocess.run(
-        ["ansible-inventory", "-i", str(ROOT / "inventory" / name), "--list"],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    ).stdout
-    data: dict[str, Any] = json.loads(out)
-    return data
+    return load_inventory(str(ROOT / "inventory" / name))
 
 
 @pytest.fixture(scope="session")

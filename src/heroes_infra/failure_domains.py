@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
+
+from heroes_infra.labinfo import load_inventory
 
 DOMAIN_TYPES = ("site", "rack", "hypervisor", "ups", "feed")
 RULES = ("data", "power", "peers", "majority", "survive")
@@ -361,10 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     status = 0
     results: dict[str, Any] = {}
     for path in args.inventory:
-        out = subprocess.run(
-            ["ansible-inventory", "-i", path, "--list"], check=True, capture_output=True, text=True
-        ).stdout
-        report = check_inventory(json.loads(out))
+        report = check_inventory(load_inventory(path))
         results[path] = report.as_dict()
         if not args.json:
             print(f"{path}:\n" + "\n".join(f"  {line}" for line in report.render().splitlines()))

@@ -9,8 +9,6 @@ linked to the group that holds them. Hosts and hypervisors named in a failure-do
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -21,7 +19,7 @@ from typing import Any
 import graphviz
 
 from heroes_infra.failure_domains import Machine, check_inventory, resolve
-from heroes_infra.labinfo import host_groups
+from heroes_infra.labinfo import host_groups, load_inventory
 
 PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 
@@ -170,10 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--inventory", "-i", required=True)
     parser.add_argument("--output", "-o", type=Path, required=True, help="path without suffix")
     args = parser.parse_args(argv)
-    out = subprocess.run(
-        ["ansible-inventory", "-i", args.inventory, "--list"], check=True, capture_output=True, text=True
-    ).stdout
-    for path in render(json.loads(out), args.inventory, args.output):
+    for path in render(load_inventory(args.inventory), args.inventory, args.output):
         print(path)
     return 0
 
