@@ -76,10 +76,24 @@ chmod 0755 "$rootfs/usr/local/sbin/heroes-lab-apt-proxy"
 echo 'Acquire::http::Proxy-Auto-Detect "/usr/local/sbin/heroes-lab-apt-proxy";' \
   > "$rootfs/etc/apt/apt.conf.d/01heroes-lab-proxy"
 
-# Every container gets its own machine id; no cached packages or lists in the image.
+# Package lists for the final sources, as a freshly installed Debian host has them (without
+# them `apt` in --check mode finds no package at all).
+rm -rf "$rootfs"/var/lib/apt/lists/*
+proxy_opt=()
+case "$mirror" in http://127.0.0.1:3142/*) proxy_opt=(-o Acquire::http::Proxy=http://127.0.0.1:3142) ;; esac
+cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+chroot "$rootfs" apt-get "${proxy_opt[@]}" -o Acquire::http::Proxy-Auto-Detect= -qq update \
+  > "$workdir/apt-update.log" 2>&1 || {
+  echo "build-image: apt-get update in the new image failed:" >&2
+  tail -n 10 "$workdir/apt-update.log" >&2
+  exit 1
+}
+: > "$rootfs/etc/resolv.conf"
+
+# Every container gets its own machine id; no cached packages in the image.
 : > "$rootfs/etc/machine-id"
 rm -f "$rootfs/var/lib/dbus/machine-id"
-rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin
 # Units that make no sense in a container and only log failures.
 for unit in getty.target systemd-remount-fs.service; do
   ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
