@@ -1,0 +1,70 @@
+"""Bad input to the galera role fails before anything changes, naming the variable."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+GOOD: dict[str, object] = {"galera_sst_password": "a-long-enough-password"}
+
+
+def run(tmp_path: Path, variables: dict[str, object], nodes: int = 3) -> str:
+    inventory = {
+        "galera": {
+            "hosts": {f"db{i}": {"host_address": f"192.0.2.{10 + i}"} for i in range(1, nodes + 1)},
+            "vars": {"ansible_connection": "local", "ansible_python_interpreter": "python3"},
+        }
+    }
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
+    (tmp_path / "play.yml").write_text("- hosts: galera\n  gather_facts: false\n  roles: [galera]\n")
+    proc = subprocess.run(
+        [
+            "ansible-playbook",
+            "-i",
+            str(tmp_path / "inventory.json"),
+            "--check",
+            "-e",
+            json.dumps({**GOOD, **variables}),
+            str(tmp_path / "play.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_NOCOLOR": "1"},
+    )
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0, out
+    assert "Install MariaDB" not in out, "validation let the play go on"
+    return out
+
+
+def test_fewer_than_three_nodes(tmp_path: Path) -> None:
+    assert "must name an inventory group of at least 3 nodes" in run(tmp_path, {}, nodes=2)
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        (
+            {"galera_sst_password": ""},
+            "galera_sst_password must be set (at least 12 characters), from the vault",
+        ),
+        ({"galera_cluster_name": "my cluster!"}, "galera_cluster_name must be 1-32 letters"),
+        ({"galera_node_address": "db1.example.org"}, "galera_node_address must be an IP address"),
+        ({"galera_bootstrap_node": "db9"}, "galera_bootstrap_node must be empty or a member of galera"),
+        (
+            {"galera_users": [{"name": "app", "priv": "app.*:ALL"}]},
+            "galera_users entries need name, password",
+        ),
+        ({"galera_sst_method": "xtrabackup"}, "galera_sst_method must be one of"),
+    ],
+)
+def test_bad_input_names_the_variable(tmp_path: Path, variables: dict[str, object], message: str) -> None:
+    assert message in run(tmp_path, variables)
