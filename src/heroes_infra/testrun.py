@@ -97,8 +97,10 @@ def summary_line(results: Sequence[Result]) -> str:
 
 
 def find_playbooks(root: Path) -> list[Path]:
-    """Every playbook under playbooks/, in a stable order."""
-    return sorted(p for p in (root / "playbooks").rglob("*.yml") if p.is_file())
+    """Every playbook under playbooks/, in a stable order (task files under tasks/ are not)."""
+    return sorted(
+        p for p in (root / "playbooks").rglob("*.yml") if p.is_file() and "tasks" not in p.parent.parts
+    )
 
 
 def find_scenarios(root: Path) -> list[tuple[str, Path]]:

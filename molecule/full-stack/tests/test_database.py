@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
+import testinfra
+
+ROOT = Path(__file__).resolve().parents[3]
 
 Host = Any
 NODES = ("db1", "db2", "db3")
@@ -13,6 +19,10 @@ NODES = ("db1", "db2", "db3")
 
 def sql(host: Host, query: str) -> str:
     return str(host.check_output(f"mariadb -N -B -e {json.dumps(query)}")).strip()
+
+
+def node(name: str) -> Host:
+    return testinfra.get_host(f"ansible://{name}", ansible_inventory=os.environ["MOLECULE_INVENTORY_FILE"])
 
 
 @pytest.fixture()
@@ -42,3 +52,58 @@ def test_galera_cluster_of_three_synced(db: Host) -> None:
 def test_galera_listens_on_the_lab_address(db: Host) -> None:
     address = db.ansible.get_variables()["host_address"]
     assert db.socket(f"tcp://{address}:3306").is_listening
+
+
+def run_playbook(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    inventory = str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent)
+    return subprocess.run(
+        ["ansible-playbook", "-i", inventory, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
+
+
+def test_myisam_tables_are_reported_then_converted_with_every_row_on_every_node() -> None:
+    db1, db2, db3 = (node(n) for n in NODES)
+    sql(db1, "CREATE DATABASE IF NOT EXISTS legacy")
+    sql(db1, "DROP TABLE IF EXISTS legacy.hits, legacy.hits__myisam_old, legacy.hits__innodb")
+    sql(db1, "CREATE TABLE legacy.hits (id INT PRIMARY KEY, page VARCHAR(64)) ENGINE=MyISAM")
+    sql(db1, "INSERT INTO legacy.hits VALUES " + ",".join(f"({i}, 'p{i}')" for i in range(1, 101)))
+    # MyISAM rows are not replicated: db2 has the (replicated) table, but no rows
+    assert sql(db2, "SELECT COUNT(*) FROM legacy.hits") == "0"
+    playbook = "playbooks/maintenance/galera-myisam-to-innodb.yml"
+
+    report = run_playbook(playbook)
+    assert report.returncode == 0, report.stdout[-2000:]
+    assert "legacy.hits | MyISAM" in report.stdout
+    checked = run_playbook(playbook, "--check", "-e", "galera_myisam_confirm=yes")
+    assert checked.returncode == 0, checked.stdout[-2000:]
+    assert (
+        sql(
+            db1,
+            "SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA='legacy' AND TABLE_NAME='hits'",
+        )
+        == "MyISAM"
+    )
+
+    converted = run_playbook(playbook, "-e", "galera_myisam_confirm=yes")
+    assert converted.returncode == 0, converted.stdout[-3000:]
+    for db in (db1, db2, db3):
+        engine = sql(
+            db,
+            "SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA='legacy' AND TABLE_NAME='hits'",
+        )
+        assert engine == "InnoDB"
+        assert (
+            sql(db, "SET SESSION wsrep_sync_wait=1; SELECT COUNT(*), SUM(id) FROM legacy.hits") == "100\t5050"
+        )
+    # the old table is kept on the writer, and a dump was taken first
+    assert sql(db1, "SELECT COUNT(*) FROM legacy.hits__myisam_old") == "100"
+    assert db1.run("ls /var/backups/heroes-galera/legacy.hits.*.sql").rc == 0
+    # a second report finds nothing left to convert
+    again = run_playbook(playbook)
+    assert "every table is InnoDB" in again.stdout
