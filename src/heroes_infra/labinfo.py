@@ -109,7 +109,7 @@ def render(inventory: Inventory, states: Mapping[str, str]) -> str:
     if vips:
         lines += ["", "Virtual IPs:"] + [f"  {name:20s} {addr}" for name, addr in sorted(vips.items())]
     if urls:
-        lines += ["", "URLs (from the client container or this machine):"]
+        lines += ["", "Where to look:"]
         lines += [f"  {name:20s} {url}" for name, url in sorted(urls.items())]
     example = hosts[0].container if hosts else "heroes-lab-<host>"
     lines += [
