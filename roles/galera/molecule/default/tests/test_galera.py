@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+from pathlib import Path
 from typing import Any
 
+import pytest
 import testinfra
 
 Host = Any
@@ -62,3 +65,73 @@ def test_serves_on_its_own_address_only(host: Host) -> None:
     address = host.ansible.get_variables()["host_address"]
     assert host.socket(f"tcp://{address}:3306").is_listening
     assert not host.socket("tcp://0.0.0.0:3306").is_listening
+
+
+def converge() -> subprocess.CompletedProcess[str]:
+    """Run the scenario's converge playbook again, as `molecule converge` would."""
+    scenario = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[5]
+    env = {
+        **os.environ,
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_ROLES_PATH": str(repo / "roles"),
+        "ANSIBLE_FILTER_PLUGINS": str(repo / "plugins/filter"),
+    }
+    return subprocess.run(
+        [
+            "ansible-playbook",
+            "-i",
+            os.environ["MOLECULE_INVENTORY_FILE"],
+            str(scenario / "converge.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def test_full_outage_is_recovered_from_the_node_the_data_choose(host: Host) -> None:
+    if host.backend.get_hostname() != NODES[0]:
+        pytest.skip("runs once, from the first node")
+    db1, db2, db3 = (node(n) for n in NODES)
+    sql(db1, "CREATE TABLE IF NOT EXISTS app.outage (id INT PRIMARY KEY, v INT) ENGINE=InnoDB")
+    sql(db1, "REPLACE INTO app.outage VALUES " + ",".join(f"({i}, {i * i})" for i in range(1, 201)))
+    before = sql(db1, "CHECKSUM TABLE app.outage").split("\t")[1]
+    # a clean stop of every node, db3 last: Galera marks db3 safe_to_bootstrap
+    for db in (db1, db2, db3):
+        db.run("systemctl stop mariadb")
+    assert "safe_to_bootstrap: 1" in db3.file("/var/lib/mysql/grastate.dat").content_string
+    assert "safe_to_bootstrap: 0" in db1.file("/var/lib/mysql/grastate.dat").content_string
+
+    result = converge()
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "bootstrap: galera-db3 has safe_to_bootstrap: 1" in " ".join(result.stdout.split())
+    for db in (db1, db2, db3):
+        assert status(db, "wsrep_cluster_size") == "3"
+        assert sql(db, "SET SESSION wsrep_sync_wait=1; SELECT COUNT(*) FROM app.outage") == "200"
+        assert sql(db, "CHECKSUM TABLE app.outage").split("\t")[1] == before
+
+
+def test_refuses_when_a_node_of_a_stopped_cluster_is_unreachable(host: Host) -> None:
+    if host.backend.get_hostname() != NODES[0]:
+        pytest.skip("runs once, from the first node")
+    db1, db2, db3 = (node(n) for n in NODES)
+    for db in (db1, db2, db3):
+        db.run("systemctl stop mariadb")
+    # db3 cannot be reached (its container is paused): its state may be the newest
+    subprocess.run(["docker", "pause", NODES[2]], check=True)
+    try:
+        result = converge()
+        still_down = db1.run("systemctl is-active mariadb").stdout.strip() != "active"
+    finally:
+        subprocess.run(["docker", "unpause", NODES[2]], check=True)
+        # with every node back, the next converge restores the cluster
+        again = converge()
+    out = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "refuse: no Primary component and galera-db3 cannot be reached" in out, out[-3000:]
+    assert still_down, "a node was started while the cluster's newest state was unknown"
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert status(db1, "wsrep_cluster_size") == "3"
