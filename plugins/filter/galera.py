@@ -20,7 +20,7 @@ from heroes_infra.galera import decide, parse_grastate, parse_recovered, states_
 
 
 def heroes_galera_grastate(text: str) -> dict[str, Any]:
-    """The parsed grastate.dat, or {} when there is none."""
+    """The parsed grastate.dat; uuid and seqno None when the node has none."""
     if not text.strip():
         return {"uuid": None, "seqno": None, "safe_to_bootstrap": False}
     return parse_grastate(text)
