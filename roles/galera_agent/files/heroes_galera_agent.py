@@ -1,0 +1,1 @@
+../../../src/heroes_infra/galera_agent.py
