@@ -69,7 +69,9 @@ def test_private_vars_use_double_underscore(role: Path) -> None:
 @pytest.mark.parametrize("role", ROLES, ids=role_ids())
 def test_templates_carry_the_managed_header(role: Path) -> None:
     for template in (role / "templates").rglob("*.j2"):
-        first = template.read_text().splitlines()[0]
+        lines = template.read_text().splitlines()
+        # a script keeps its #! line first; the header follows it
+        first = lines[1] if lines[0].startswith("#!") else lines[0]
         assert first == "{{ ansible_managed | comment }}", template.relative_to(ROOT)
 
 

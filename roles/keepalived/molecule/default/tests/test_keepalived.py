@@ -1,0 +1,90 @@
+"""Verify VRRP between two peers: exactly one holder, failover, failback, tracking, journal."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import testinfra
+
+Host = Any
+PEERS = ("keepalived-a", "keepalived-b")
+FAST, SLOW = "172.31.13.20", "172.31.13.30"
+
+
+def peer(name: str) -> Host:
+    return testinfra.get_host(f"ansible://{name}", ansible_inventory=os.environ["MOLECULE_INVENTORY_FILE"])
+
+
+def holders(vip: str) -> list[str]:
+    return [name for name in PEERS if f" {vip}/" in peer(name).check_output("ip -4 -o addr show dev eth0")]
+
+
+def wait_for_holders(vip: str, expected: list[str], timeout: float = 10.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    found = holders(vip)
+    while found != expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+        found = holders(vip)
+    return found
+
+
+@pytest.fixture
+def settled() -> Iterator[None]:
+    """Each test starts and ends with both peers running and keepalived-a holding the fast VIP."""
+    for name in PEERS:
+        peer(name).check_output("systemctl start molecule-fronted keepalived")
+    assert wait_for_holders(FAST, ["keepalived-a"]) == ["keepalived-a"]
+    yield
+    for name in PEERS:
+        peer(name).check_output("systemctl start molecule-fronted keepalived")
+    assert wait_for_holders(FAST, ["keepalived-a"]) == ["keepalived-a"]
+
+
+def test_exactly_one_holder_of_each_vip(settled: None) -> None:
+    assert holders(FAST) == ["keepalived-a"]  # highest priority (150) with preemption
+    assert len(holders(SLOW)) == 1
+
+
+def test_clean_stop_moves_the_vip_and_preemption_brings_it_back(settled: None) -> None:
+    peer("keepalived-a").check_output("systemctl stop keepalived")
+    assert wait_for_holders(FAST, ["keepalived-b"], 5) == ["keepalived-b"]
+    peer("keepalived-a").check_output("systemctl start keepalived")
+    assert wait_for_holders(FAST, ["keepalived-a"], 10) == ["keepalived-a"]
+
+
+def test_nopreempt_vip_stays_after_failback(settled: None) -> None:
+    holder = holders(SLOW)[0]
+    other = PEERS[1 - PEERS.index(holder)]
+    peer(holder).check_output("systemctl stop keepalived")
+    assert wait_for_holders(SLOW, [other], 8) == [other]
+    peer(holder).check_output("systemctl start keepalived")
+    time.sleep(5)
+    assert holders(SLOW) == [other], "nopreempt: the VIP does not move back"
+
+
+def test_hard_kill_moves_the_vip_and_leaves_one_holder(settled: None) -> None:
+    peer("keepalived-a").check_output("systemctl kill -s KILL keepalived")
+    assert "keepalived-b" in wait_for_holders(FAST, ["keepalived-b"], 5)
+    peer("keepalived-a").check_output("systemctl start keepalived")
+    assert wait_for_holders(FAST, ["keepalived-a"], 10) == ["keepalived-a"]
+
+
+def test_dead_fronted_service_gives_the_vip_away(settled: None) -> None:
+    peer("keepalived-a").check_output("systemctl stop molecule-fronted")
+    assert wait_for_holders(FAST, ["keepalived-b"], 6) == ["keepalived-b"]
+
+
+def test_transitions_are_logged_to_the_journal(host: Host) -> None:
+    log = host.check_output("journalctl -t heroes-keepalived --no-pager")
+    assert "VI_fast is now" in log
+
+
+def test_config_is_private_and_password_not_world_readable(host: Host) -> None:
+    config = host.file("/etc/keepalived/keepalived.conf")
+    assert config.mode == 0o640
+    assert "auth_pass molecule" in config.content_string
+    assert "check_unicast_src" in config.content_string
