@@ -45,6 +45,7 @@ lab-up: venv images
 
 lab-converge: venv
 	ansible-playbook -i inventory/lab playbooks/site.yml
+	ansible-playbook -i inventory/lab playbooks/lab/client.yml
 
 lab-info: venv
 	@heroes-lab-info --inventory inventory/lab

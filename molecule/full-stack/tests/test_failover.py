@@ -1,0 +1,271 @@
+"""The failover tier in the full stack: HAProxy on lb1/lb2, the database VIP, Galera behind it.
+
+Clients are real: web-style transactions and connect probes from the client container
+(src/heroes_infra/loadprobe.py), through the VIP 172.30.0.20.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import testinfra
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+Host = Any
+VIP = "172.30.0.20"
+BALANCERS = ("lb1", "lb2")
+NODES = ("db1", "db2", "db3")
+PROBE = "/usr/local/bin/heroes-loadprobe"
+
+
+def node(name: str) -> Host:
+    return testinfra.get_host(f"ansible://{name}", ansible_inventory=os.environ["MOLECULE_INVENTORY_FILE"])
+
+
+@cache
+def vault(group: str) -> dict[str, str]:
+    out = subprocess.run(["ansible-vault", "view", str(ROOT / f"inventory/lab/group_vars/{group}/vault.yml")],
+                         capture_output=True, text=True, check=True, cwd=ROOT,
+                         env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}).stdout
+    return dict(yaml.safe_load(out))
+
+
+def probe_args(port: int = 3306) -> str:
+    password = vault("galera")["vault_galera_probe_password"]
+    return f"--host {VIP} --port {port} --user probe --password {password} --database heroes_probe"
+
+
+def playbook(path: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_FORCE_COLOR": "0"}
+    inventory = str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent)
+    return subprocess.run(["ansible-playbook", "-i", inventory, *args, str(ROOT / path)],
+                          capture_output=True, text=True, cwd=ROOT, env=env, check=False)
+
+
+def holders() -> list[str]:
+    return [lb for lb in BALANCERS if f" {VIP}/" in node(lb).check_output("ip -4 -o addr show dev eth0")]
+
+
+def wait_for(predicate: Any, timeout: float, step: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return bool(predicate())
+
+
+def runtime(lb: str, command: str) -> str:
+    return str(node(lb).check_output(f"echo '{command}' | socat stdio /run/haproxy/admin.sock"))
+
+
+def servers(lb: str, backend: str = "galera_write") -> dict[str, dict[str, Any]]:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from heroes_infra.haproxy_stat import servers as parse
+
+    return {s["name"]: s for s in parse(runtime(lb, "show stat"), backend)}
+
+
+def all_up() -> bool:
+    return all(s["status"] == "UP" for lb in BALANCERS for s in servers(lb).values())
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Host]:
+    """The client container with the load probe installed (playbooks/lab/client.yml gave it PyMySQL)."""
+    source = str(ROOT / "src/heroes_infra/loadprobe.py")
+    subprocess.run(["docker", "cp", source, f"client:{PROBE}"], check=True)
+    host = node("client")
+    host.check_output(f"chmod 0755 {PROBE}")
+    yield host
+
+
+@pytest.fixture
+def settled(client: Host) -> Iterator[Host]:
+    """Each test starts and ends with lb1 holding the VIP and every server UP on both balancers."""
+    for lb in BALANCERS:
+        node(lb).check_output("systemctl start haproxy keepalived")
+    assert wait_for(lambda: holders() == ["lb1"], 15), holders()
+    assert wait_for(all_up, 15)
+    client.run("rm -f /tmp/heroes-loadprobe.stop")
+    yield client
+    subprocess.run(["docker", "unpause", "lb1"], capture_output=True, check=False)
+    for lb in BALANCERS:
+        node(lb).check_output("systemctl start haproxy keepalived")
+    assert wait_for(lambda: holders() == ["lb1"], 15), holders()
+
+
+def start(client: Host, mode: str, options: str, out: str) -> None:
+    client.check_output(f"rm -f /tmp/heroes-loadprobe.stop {out}; "
+                        f"nohup python3 {PROBE} {mode} {probe_args()} {options} > {out} 2>&1 &")
+
+
+def finish(client: Host, out: str, timeout: float = 30) -> dict[str, Any]:
+    client.check_output("touch /tmp/heroes-loadprobe.stop")
+    assert wait_for(lambda: client.file(out).contains("}"), timeout), client.file(out).content_string
+    return dict(json.loads(client.file(out).content_string.strip().splitlines()[-1]))
+
+
+def test_the_vip_answers_mysql_and_db1_writes(settled: Host) -> None:
+    password = vault("galera")["vault_galera_probe_password"]
+    query = f"mariadb -h {VIP} -u probe -p{password} heroes_probe -N -B -e 'SELECT @@hostname'"
+    assert settled.check_output(query) == "db1"
+    reader = settled.check_output(query.replace(f"-h {VIP}", f"-h {VIP} -P 3307"))
+    assert reader in NODES
+
+
+def test_exactly_one_balancer_holds_the_vip(settled: Host) -> None:
+    assert holders() == ["lb1"]
+
+
+def test_stats_show_one_writer_and_two_backups_on_both_balancers(settled: Host) -> None:
+    for lb in BALANCERS:
+        write = servers(lb)
+        assert {n: (s["status"], s["backup"]) for n, s in write.items()} == {
+            "db1": ("UP", False), "db2": ("UP", True), "db3": ("UP", True)}, lb
+        assert all(s["agent_status"] == "L7OK" for s in write.values()), write
+    password = vault("haproxy")["vault_haproxy_stats_password"]
+    page = settled.check_output(f"curl -sf -u admin:{password} 'http://172.30.0.21:8404/stats;csv'")
+    assert "galera_write,db1," in page
+    assert settled.run("curl -sf 'http://172.30.0.21:8404/stats;csv'").rc != 0, "the page needs the password"
+
+
+def test_the_agent_says_up_on_every_synced_node() -> None:
+    for name in NODES:
+        agent = "/usr/local/lib/heroes-galera-agent/heroes_galera_agent.py"
+        reply = node(name).check_output(f"python3 {agent} check")
+        assert reply.startswith("up 100%"), (name, reply)
+
+
+def test_rolling_restart_under_web_clients_fails_no_transaction(settled: Host) -> None:
+    before = {n: node(n).check_output("systemctl show -p ExecMainStartTimestampMonotonic --value mariadb")
+              for n in NODES}
+    start(settled, "web", "--workers 4 --rate 10 --duration 400", "/tmp/web.json")
+    time.sleep(3)
+    proc = playbook("playbooks/maintenance/galera-rolling-restart.yml")
+    time.sleep(2)
+    result = finish(settled, "/tmp/web.json")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    for n in NODES:
+        after = node(n).check_output("systemctl show -p ExecMainStartTimestampMonotonic --value mariadb")
+        assert after != before[n], f"{n} was not restarted"
+    assert result["failed"] == 0, result
+    assert result["ok"] > 200, result
+    assert all_up(), "every server is back UP and ready on both balancers"
+
+
+def test_rolling_restart_refuses_to_drain_the_last_ready_server(settled: Host) -> None:
+    try:
+        for lb in BALANCERS:
+            for other in ("db2", "db3"):
+                runtime(lb, f"set server galera_write/{other} state maint")
+        proc = playbook("playbooks/maintenance/galera-rolling-restart.yml", "--limit", "db1")
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0
+        assert "no other server of galera_write is UP and ready" in out
+        assert "Drain the node on every balancer" not in out
+        assert all(servers(lb)["db1"]["status"] == "UP" for lb in BALANCERS), "db1 was not drained"
+    finally:
+        for lb in BALANCERS:
+            for other in ("db2", "db3"):
+                runtime(lb, f"set server galera_write/{other} state ready")
+    assert wait_for(all_up, 15)
+
+
+def mac(name: str) -> str:
+    return str(node(name).check_output("cat /sys/class/net/eth0/address")).strip()
+
+
+def test_clean_failover_moves_the_vip_fast_and_garp_updates_clients(settled: Host) -> None:
+    start(settled, "probe", "--interval 0.05 --duration 60", "/tmp/probe.json")
+    time.sleep(2)
+    assert mac("lb1") in settled.check_output(f"ip neigh show {VIP}")
+    node("lb1").check_output("systemctl stop keepalived")
+    assert wait_for(lambda: holders() == ["lb2"], 5), holders()
+    time.sleep(2)
+    # the new holder's gratuitous ARPs moved the client's neighbour entry without a new lookup
+    assert mac("lb2") in settled.check_output(f"ip neigh show {VIP}")
+    node("lb1").check_output("systemctl start keepalived")
+    assert wait_for(lambda: holders() == ["lb1"], 10), holders()
+    time.sleep(2)
+    result = finish(settled, "/tmp/probe.json")
+    assert result["longest_gap"] < 1.0, result
+    assert result["ok"] > 50, result
+
+
+def test_paused_holder_loses_the_vip_and_one_holder_remains(settled: Host) -> None:
+    start(settled, "probe", "--interval 0.05 --duration 60", "/tmp/probe.json")
+    time.sleep(2)
+    subprocess.run(["docker", "pause", "lb1"], check=True)
+    try:
+        assert wait_for(lambda: f" {VIP}/" in node("lb2").check_output("ip -4 -o addr show dev eth0"), 5)
+        time.sleep(2)
+    finally:
+        subprocess.run(["docker", "unpause", "lb1"], check=True)
+    assert wait_for(lambda: holders() == ["lb1"], 10), holders()
+    result = finish(settled, "/tmp/probe.json")
+    assert result["longest_gap"] < 2.0, result
+
+
+def test_a_dead_haproxy_gives_the_vip_away(settled: Host) -> None:
+    node("lb1").check_output("systemctl stop haproxy")
+    assert wait_for(lambda: holders() == ["lb2"], 8), holders()
+    password = vault("galera")["vault_galera_probe_password"]
+    query = f"mariadb -h {VIP} -u probe -p{password} heroes_probe -N -e 'SELECT 1'"
+    assert settled.check_output(query) == "1"
+
+
+def test_a_reload_keeps_established_connections(settled: Host) -> None:
+    password = vault("galera")["vault_galera_probe_password"]
+    code = (
+        "import pymysql,time;"
+        f"c=pymysql.connect(host='{VIP}',user='probe',password='{password}',database='heroes_probe');"
+        "k=c.cursor();k.execute('SELECT CONNECTION_ID()');a=k.fetchone()[0];time.sleep(4);"
+        "k.execute('SELECT CONNECTION_ID()');print(a==k.fetchone()[0])"
+    )
+    settled.check_output(f'nohup python3 -c "{code}" > /tmp/reload.out 2>&1 &')
+    time.sleep(1.5)
+    for lb in BALANCERS:
+        node(lb).check_output("systemctl reload haproxy")
+    assert wait_for(lambda: settled.file("/tmp/reload.out").content_string.strip() != "", 10)
+    assert settled.file("/tmp/reload.out").content_string.strip() == "True"
+
+
+def test_every_node_down_gives_a_fast_error_and_service_resumes_without_restart(settled: Host) -> None:
+    password = vault("galera")["vault_galera_probe_password"]
+    count = f"mariadb -h {VIP} -u probe -p{password} heroes_probe -N -B -e " \
+        "'SELECT COUNT(*) FROM probe_events'"
+    rows = settled.check_output(count)
+    started = {lb: node(lb).check_output("systemctl show -p MainPID -p ActiveEnterTimestamp --value haproxy")
+               for lb in BALANCERS}
+    for name in ("db3", "db2", "db1"):
+        node(name).check_output("systemctl stop mariadb")
+    assert wait_for(lambda: all(s["status"].startswith("DOWN") for s in servers("lb1").values()), 10)
+    code = (
+        "import pymysql,time;t=time.monotonic()\n"
+        f"try: pymysql.connect(host='{VIP}',user='probe',password='{password}',connect_timeout=10)\n"
+        "except Exception as e: print(round(time.monotonic()-t,3), e.args[0])"
+    )
+    seconds, error = settled.check_output(f'python3 -c "{code}"').split()[:2]
+    assert float(seconds) < 1.0, "clients get an error at once, not after a queue or connect timeout"
+    assert error == "2013"
+    # the database playbook recovers the cluster from the node its data choose
+    proc = playbook("playbooks/database.yml")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert wait_for(all_up, 20)
+    assert settled.check_output(count) == rows, "every committed row is back"
+    for lb in BALANCERS:
+        assert node(lb).check_output("systemctl show -p MainPID -p ActiveEnterTimestamp --value haproxy") \
+            == started[lb], f"HAProxy on {lb} was not restarted"

@@ -1,0 +1,136 @@
+"""Web-style MySQL clients and a connect probe, for the failover tests and benchmarks.
+
+Runs on the lab's client container (Python + PyMySQL only; copied there as one file).
+
+``web``: workers that each, at a steady rate, connect, run a short read/write transaction
+(BEGIN; INSERT; SELECT; COMMIT) and disconnect — what PHP applications do — until the stop
+file appears or the duration ends. Prints JSON: ok, failed, error codes, per-second throughput.
+
+``probe``: one TCP connect + ``SELECT 1`` every interval (a new connection each time); prints
+the longest gap between two successful probes, in seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+
+def _connect(args: argparse.Namespace, timeout: float) -> Any:
+    import pymysql  # Debian: python3-pymysql
+
+    return pymysql.connect(host=args.host, port=args.port, user=args.user, password=args.password,
+                           database=args.database, connect_timeout=timeout, read_timeout=5, write_timeout=5,
+                           autocommit=False)
+
+
+def _code(exc: BaseException) -> str:
+    first = exc.args[0] if exc.args else None
+    return str(first) if isinstance(first, int) else type(exc).__name__
+
+
+def web(args: argparse.Namespace) -> dict[str, Any]:
+    lock = threading.Lock()
+    ok = 0
+    errors: Counter[str] = Counter()
+    per_second: Counter[int] = Counter()
+    start = time.monotonic()
+    stop_at = start + args.duration
+    setup = _connect(args, 5)
+    with setup.cursor() as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS probe_events (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+                    "worker INT NOT NULL, at DOUBLE NOT NULL) ENGINE=InnoDB")
+    setup.commit()
+    setup.close()
+
+    def worker(number: int) -> None:
+        nonlocal ok
+        interval = 1.0 / args.rate
+        next_at = time.monotonic() + number * interval / args.workers
+        while time.monotonic() < stop_at and not os.path.exists(args.stop_file):
+            now = time.monotonic()
+            if now < next_at:
+                time.sleep(next_at - now)
+            next_at += interval
+            try:
+                conn = _connect(args, 2)
+                try:
+                    with conn.cursor() as cur:
+                        cur.execute("INSERT INTO probe_events (worker, at) VALUES (%s, %s)",
+                                    (number, time.time()))
+                        cur.execute("SELECT COUNT(*) FROM probe_events WHERE worker = %s", (number,))
+                        cur.fetchone()
+                    conn.commit()
+                finally:
+                    conn.close()
+                with lock:
+                    ok += 1
+                    per_second[int(time.monotonic() - start)] += 1
+            except Exception as exc:
+                with lock:
+                    errors[_code(exc)] += 1
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(args.workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - start
+    seconds = [per_second.get(s, 0) for s in range(int(elapsed))]
+    return {"ok": ok, "failed": sum(errors.values()), "errors": dict(errors), "seconds": round(elapsed, 2),
+            "per_second": seconds}
+
+
+def probe(args: argparse.Namespace) -> dict[str, Any]:
+    start = time.monotonic()
+    last_ok = start
+    longest = 0.0
+    ok = failed = 0
+    while time.monotonic() - start < args.duration and not os.path.exists(args.stop_file):
+        began = time.monotonic()
+        try:
+            conn = _connect(args, args.interval * 4)
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("SELECT 1")
+                    cur.fetchone()
+            finally:
+                conn.close()
+            now = time.monotonic()
+            longest = max(longest, now - last_ok)
+            last_ok = now
+            ok += 1
+        except Exception:
+            failed += 1
+        time.sleep(max(0.0, args.interval - (time.monotonic() - began)))
+    return {"ok": ok, "failed": failed, "longest_gap": round(longest, 3)}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="heroes-loadprobe", description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=["web", "probe"])
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--port", type=int, default=3306)
+    parser.add_argument("--user", required=True)
+    parser.add_argument("--password", default=os.environ.get("PROBE_PASSWORD", ""))
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=25.0, help="web: transactions per second per worker")
+    parser.add_argument("--interval", type=float, default=0.05, help="probe: seconds between probes")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds at most")
+    parser.add_argument("--stop-file", default="/tmp/heroes-loadprobe.stop",
+                        help="stop when this file exists")
+    args = parser.parse_args(argv)
+    result = web(args) if args.mode == "web" else probe(args)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
