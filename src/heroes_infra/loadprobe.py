@@ -6,6 +6,9 @@ Runs on the lab's client container (Python + PyMySQL only; copied there as one f
 (BEGIN; INSERT; SELECT; COMMIT) and disconnect — what PHP applications do — until the stop
 file appears or the duration ends. Prints JSON: ok, failed, error codes, per-second throughput.
 
+``persistent``: one connection kept open, ``SELECT 1`` every interval; on an error it counts
+it and reconnects (what a client with a connection pool sees).
+
 ``probe``: one TCP connect + ``SELECT 1`` every interval (a new connection each time); prints
 the longest gap between two successful probes, in seconds.
 """
@@ -13,6 +16,7 @@ the longest gap between two successful probes, in seconds.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import threading
@@ -112,9 +116,33 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
     return {"ok": ok, "failed": failed, "longest_gap": round(longest, 3)}
 
 
+def persistent(args: argparse.Namespace) -> dict[str, Any]:
+    start = time.monotonic()
+    ok = 0
+    errors: Counter[str] = Counter()
+    conn: Any = None
+    while time.monotonic() - start < args.duration and not os.path.exists(args.stop_file):
+        began = time.monotonic()
+        try:
+            if conn is None:
+                conn = _connect(args, 2)
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
+                cur.fetchone()
+            ok += 1
+        except Exception as exc:
+            errors[_code(exc)] += 1
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+            conn = None
+        time.sleep(max(0.0, args.interval - (time.monotonic() - began)))
+    return {"ok": ok, "failed": sum(errors.values()), "errors": dict(errors)}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="heroes-loadprobe", description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["web", "probe"])
+    parser.add_argument("mode", choices=["web", "probe", "persistent"])
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, default=3306)
     parser.add_argument("--user", required=True)
@@ -127,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stop-file", default="/tmp/heroes-loadprobe.stop",
                         help="stop when this file exists")
     args = parser.parse_args(argv)
-    result = web(args) if args.mode == "web" else probe(args)
+    result = {"web": web, "probe": probe, "persistent": persistent}[args.mode](args)
     print(json.dumps(result))
     return 0
 

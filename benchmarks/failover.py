@@ -1,0 +1,235 @@
+"""Benchmark: the failover tier of the running lab (`make lab`), measured from its client container.
+
+Four measurements, each against a baseline taken in the same run:
+
+* **failover gap** — a probe (new TCP connection + ``SELECT 1`` every 50 ms through the VIP)
+  records the longest gap between two answers while the VIP holder lb1 dies: ``clean``
+  (keepalived stopped) and ``hard`` (``docker kill``: the machine is gone, kernel included;
+  ``docker pause`` is not used because a frozen container's kernel still answers ARP and TCP).
+  Baseline: the same probe with nothing failing (its own jitter).
+* **spurious transitions** — VRRP transitions logged by the notify hook on lb1/lb2 while both
+  cores are saturated (busy loops on the host) for ``--stress-seconds``; baseline: the same
+  time idle.
+* **maintenance** — web-style clients (connect, short read/write transaction, disconnect)
+  through the VIP: steady-state throughput, then throughout
+  ``playbooks/maintenance/galera-rolling-restart.yml`` (all three nodes, the writer included);
+  failed transactions and throughput as a ratio of steady state. A client with one persistent
+  connection runs beside them: its errors are reported separately.
+* **HAProxy overhead** — sysbench ``oltp_read_write`` through the VIP against straight to the
+  writer node (db1), same settings, same run: ratio of transactions per second.
+
+    make lab && .venv/bin/python benchmarks/failover.py --json benchmarks/results/failover.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+VIP = "172.30.0.20"
+PROBE = "/usr/local/bin/heroes-loadprobe"
+STOP = "/tmp/heroes-loadprobe.stop"
+
+
+def container(host: str) -> str:
+    return f"heroes-lab-{host}"
+
+
+def sh(*argv: str, check: bool = True) -> str:
+    return subprocess.run(argv, check=check, capture_output=True, text=True).stdout
+
+
+def dexec(host: str, command: str, check: bool = True) -> str:
+    return sh("docker", "exec", container(host), "sh", "-c", command, check=check)
+
+
+def vault(group: str, key: str) -> str:
+    out = subprocess.run(["ansible-vault", "view", str(ROOT / f"inventory/lab/group_vars/{group}/vault.yml")],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    match = re.search(rf"^{key}:\s*(\S+)", out, re.M)
+    if not match:
+        raise SystemExit(f"{key} not in the lab vault of {group}")
+    return match.group(1)
+
+
+def holders() -> list[str]:
+    command = "ip -4 -o addr show dev eth0"
+    return [lb for lb in ("lb1", "lb2") if f" {VIP}/" in dexec(lb, command, check=False)]
+
+
+def wait(predicate: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return bool(predicate())
+
+
+class Client:
+    def __init__(self, password: str) -> None:
+        self.password = password
+        sh("docker", "cp", str(ROOT / "src/heroes_infra/loadprobe.py"), f"{container('client')}:{PROBE}")
+
+    def start(self, mode: str, options: str, out: str, port: int = 3306) -> None:
+        dexec("client", f"rm -f {STOP} {out}; PROBE_PASSWORD='{self.password}' nohup python3 {PROBE} {mode} "
+                        f"--host {VIP} --port {port} --user probe --database heroes_probe {options} "
+                        f"> {out} 2>&1 &")
+
+    def finish(self, *outs: str) -> list[dict[str, Any]]:
+        dexec("client", f"touch {STOP}")
+        results = []
+        for out in outs:
+            wait(lambda o=out: "}" in dexec("client", f"cat {o}", check=False), 60)
+            results.append(json.loads(dexec("client", f"cat {out}").strip().splitlines()[-1]))
+        return results
+
+
+def failover_gap(client: Client, mode: str) -> float:
+    client.start("probe", "--interval 0.05 --duration 120", "/tmp/bench-probe.json")
+    time.sleep(2)
+    if mode == "clean":
+        dexec("lb1", "systemctl stop keepalived")
+    elif mode == "hard":
+        sh("docker", "kill", container("lb1"))
+    if mode != "none":
+        if not wait(lambda: f" {VIP}/" in dexec("lb2", "ip -4 -o addr show dev eth0"), 10):
+            raise SystemExit("the VIP did not move to lb2")
+        time.sleep(2)
+        if mode == "clean":
+            dexec("lb1", "systemctl start keepalived")
+        else:
+            sh("docker", "start", container("lb1"))
+        if not wait(lambda: holders() == ["lb1"], 90):
+            raise SystemExit(f"after failback the VIP is on {holders()}, expected exactly lb1")
+    time.sleep(2)
+    return float(client.finish("/tmp/bench-probe.json")[0]["longest_gap"])
+
+
+def transitions() -> int:
+    command = "journalctl -t heroes-keepalived --no-pager -q -o cat"
+    return sum(len(dexec(lb, command, check=False).splitlines()) for lb in ("lb1", "lb2"))
+
+
+def _busy(seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+def spurious(seconds: float, stress: bool) -> int:
+    before = transitions()
+    if stress:
+        workers = [multiprocessing.Process(target=_busy, args=(seconds,)) for _ in range(os.cpu_count() or 2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    else:
+        time.sleep(seconds)
+    return transitions() - before
+
+
+def maintenance(client: Client, steady_seconds: float) -> dict[str, Any]:
+    options = "--workers 4 --rate 10 --duration 900"
+    client.start("web", f"{options} --duration {steady_seconds}", "/tmp/bench-steady.json")
+    time.sleep(steady_seconds + 1)
+    steady = client.finish("/tmp/bench-steady.json")[0]
+    client.start("web", options, "/tmp/bench-web.json")
+    client.start("persistent", "--interval 0.05 --duration 900", "/tmp/bench-persistent.json")
+    time.sleep(2)
+    began = time.monotonic()
+    proc = subprocess.run(["ansible-playbook", "-i", "inventory/lab",
+                           "playbooks/maintenance/galera-rolling-restart.yml"],
+                          capture_output=True, text=True, cwd=ROOT, check=False)
+    elapsed = time.monotonic() - began
+    time.sleep(2)
+    web, persistent = client.finish("/tmp/bench-web.json", "/tmp/bench-persistent.json")
+    if proc.returncode != 0:
+        raise SystemExit("rolling restart failed:\n" + (proc.stdout + proc.stderr)[-2000:])
+    steady_rate = steady["ok"] / steady["seconds"]
+    during = web["per_second"][2: 2 + int(elapsed)]
+    during_rate = sum(during) / max(1, len(during))
+    return {"steady_tps": round(steady_rate, 1), "maintenance_tps": round(during_rate, 1),
+            "ratio": round(during_rate / steady_rate, 3), "transactions": web["ok"] + web["failed"],
+            "failed": web["failed"], "errors": web["errors"], "restart_seconds": round(elapsed, 1),
+            "persistent_errors": persistent["failed"], "persistent_error_codes": persistent["errors"]}
+
+
+def sysbench(target: str, password: str, seconds: int) -> float:
+    common = (f"--db-driver=mysql --mysql-host={target} --mysql-user=probe --mysql-password={password} "
+              "--mysql-db=heroes_probe --tables=2 --table-size=10000 --threads=4")
+    dexec("client", f"sysbench oltp_read_write {common} cleanup >/dev/null 2>&1; "
+                    f"sysbench oltp_read_write {common} prepare >/dev/null")
+    out = dexec("client", f"sysbench oltp_read_write {common} --time={seconds} --report-interval=0 run")
+    dexec("client", f"sysbench oltp_read_write {common} cleanup >/dev/null 2>&1", check=False)
+    match = re.search(r"transactions:\s+\d+\s+\(([\d.]+) per sec", out)
+    if not match:
+        raise SystemExit("sysbench printed no transaction rate:\n" + out[-1500:])
+    return float(match.group(1))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="failover runs per mode")
+    parser.add_argument("--stress-seconds", type=float, default=180)
+    parser.add_argument("--steady-seconds", type=float, default=30)
+    parser.add_argument("--sysbench-seconds", type=int, default=30)
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=["gap", "spurious", "maintenance", "overhead"])
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/failover.json")
+    args = parser.parse_args()
+    if holders() != ["lb1"]:
+        raise SystemExit(f"the lab must be up with lb1 holding {VIP} (make lab); holders: {holders()}")
+    password = vault("galera", "vault_galera_probe_password")
+    client = Client(password)
+    result: dict[str, Any] = {}
+    rows: list[tuple[str, str, str, str]] = []
+    if "gap" not in args.skip:
+        base = max(failover_gap(client, "none") for _ in range(args.runs))
+        for mode in ("clean", "hard"):
+            gaps = [failover_gap(client, mode) for _ in range(args.runs)]
+            result[f"gap_{mode}"] = {"runs": gaps, "max": max(gaps), "baseline_max": base}
+            rows.append((f"failover gap, {mode} (max of {args.runs})", f"{max(gaps):.2f} s",
+                         f"{base:.2f} s no failure", f"{max(gaps) / base:.1f}x"))
+    if "spurious" not in args.skip:
+        idle = spurious(args.stress_seconds, stress=False)
+        busy = spurious(args.stress_seconds, stress=True)
+        result["spurious"] = {"seconds": args.stress_seconds, "idle": idle, "saturated": busy,
+                              "holders_after": holders()}
+        rows.append((f"VRRP transitions, cores saturated {args.stress_seconds:.0f} s", str(busy),
+                     f"{idle} idle", "-"))
+    if "maintenance" not in args.skip:
+        m = maintenance(client, args.steady_seconds)
+        result["maintenance"] = m
+        rows.append(("rolling restart: failed web transactions", f"{m['failed']} of {m['transactions']}",
+                     "-", "-"))
+        rows.append(("rolling restart: throughput", f"{m['maintenance_tps']} tps",
+                     f"{m['steady_tps']} tps steady", f"{m['ratio']:.2f}"))
+        rows.append(("persistent connection: errors", str(m["persistent_errors"]), "-", "-"))
+    if "overhead" not in args.skip:
+        direct = sysbench("172.30.0.11", password, args.sysbench_seconds)
+        via = sysbench(VIP, password, args.sysbench_seconds)
+        result["overhead"] = {"direct_tps": direct, "vip_tps": via, "ratio": round(via / direct, 3)}
+        rows.append(("sysbench oltp_read_write through the VIP", f"{via:.0f} tps", f"{direct:.0f} tps direct",
+                     f"{via / direct:.2f}"))
+    width = max(len(r[0]) for r in rows) if rows else 10
+    print(f"{'measurement':{width}}  {'value':>18}  {'baseline':>22}  ratio")
+    for name, value, base_text, ratio in rows:
+        print(f"{name:{width}}  {value:>18}  {base_text:>22}  {ratio}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
