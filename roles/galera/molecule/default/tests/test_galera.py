@@ -67,7 +67,7 @@ def test_serves_on_its_own_address_only(host: Host) -> None:
     assert not host.socket("tcp://0.0.0.0:3306").is_listening
 
 
-def converge() -> subprocess.CompletedProcess[str]:
+def converge(*extra: str) -> subprocess.CompletedProcess[str]:
     """Run the scenario's converge playbook again, as `molecule converge` would."""
     scenario = Path(__file__).resolve().parents[1]
     repo = Path(__file__).resolve().parents[5]
@@ -83,6 +83,7 @@ def converge() -> subprocess.CompletedProcess[str]:
             "ansible-playbook",
             "-i",
             os.environ["MOLECULE_INVENTORY_FILE"],
+            *extra,
             str(scenario / "converge.yml"),
         ],
         capture_output=True,
@@ -135,3 +136,17 @@ def test_refuses_when_a_node_of_a_stopped_cluster_is_unreachable(host: Host) -> 
     assert still_down, "a node was started while the cluster's newest state was unknown"
     assert again.returncode == 0, again.stdout[-3000:]
     assert status(db1, "wsrep_cluster_size") == "3"
+
+
+def test_refuses_to_rename_the_running_cluster(host: Host) -> None:
+    if host.backend.get_hostname() != NODES[0]:
+        pytest.skip("runs once, from the first node")
+    config = "/etc/mysql/mariadb.conf.d/70-heroes-galera.cnf"
+    before = {n: node(n).file(config).content_string for n in NODES}
+    result = converge("-e", "galera_cluster_name=renamed")
+    out = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "galera_cluster_name is 'renamed' but the cluster running on galera-db1 is named 'molecule'" in out
+    for n in NODES:
+        assert node(n).file(config).content_string == before[n], f"{n}: the configuration was changed"
+        assert status(node(n), "wsrep_cluster_size") == "3"
