@@ -267,6 +267,40 @@ def test_a_reload_keeps_established_connections(settled: Host) -> None:
     assert settled.file("/tmp/reload.out").content_string.strip() == "True"
 
 
+def lb_maintenance(host: str, action: str) -> subprocess.CompletedProcess[str]:
+    return playbook("playbooks/maintenance/loadbalancer-maintenance.yml", "-e", f"lb_host={host}",
+                    "-e", f"lb_action={action}")
+
+
+def test_a_balancer_is_taken_out_with_its_vip_moved_first_and_brought_back(settled: Host) -> None:
+    password = vault("galera")["vault_galera_probe_password"]
+    query = f"mariadb -h {VIP} -u probe -p{password} --connect-timeout=3 heroes_probe -N -e 'SELECT 1'"
+    # refused while the peer's HAProxy is down: the VIP would land on a box that cannot serve
+    node("lb2").check_output("systemctl stop haproxy")
+    try:
+        refused = lb_maintenance("lb1", "out")
+    finally:
+        node("lb2").check_output("systemctl start haproxy")
+    out = " ".join((refused.stdout + refused.stderr).split())
+    assert refused.returncode != 0
+    assert "moving VIP db there would take the service down" in out, out[-2000:]
+    assert holders() == ["lb1"] and node("lb1").service("keepalived").is_running
+    # out: the VIP moves to lb2, keepalived stays off on lb1 (also at boot), clients are served
+    assert wait_for(lambda: node("lb2").run("systemctl is-active haproxy").rc == 0, 10)
+    time.sleep(3)  # lb2's track script sees HAProxy again (rise 2)
+    taken_out = lb_maintenance("lb1", "out")
+    assert taken_out.returncode == 0, (taken_out.stdout + taken_out.stderr)[-3000:]
+    assert holders() == ["lb2"]
+    keepalived = node("lb1").service("keepalived")
+    assert not keepalived.is_running and not keepalived.is_enabled
+    assert settled.check_output(query) == "1"
+    # in: lb1 takes the VIP back (it has the higher priority), exactly one holder
+    back = lb_maintenance("lb1", "in")
+    assert back.returncode == 0, (back.stdout + back.stderr)[-3000:]
+    assert wait_for(lambda: holders() == ["lb1"], 10), holders()
+    assert node("lb1").service("keepalived").is_enabled
+
+
 def test_every_node_down_gives_a_fast_error_and_service_resumes_without_restart(settled: Host) -> None:
     password = vault("galera")["vault_galera_probe_password"]
     count = f"mariadb -h {VIP} -u probe -p{password} heroes_probe -N -B -e " \

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -150,3 +151,24 @@ def test_refuses_to_rename_the_running_cluster(host: Host) -> None:
     for n in NODES:
         assert node(n).file(config).content_string == before[n], f"{n}: the configuration was changed"
         assert status(node(n), "wsrep_cluster_size") == "3"
+
+
+def test_a_node_killed_hard_rejoins_by_ist(host: Host) -> None:
+    if host.backend.get_hostname() != NODES[0]:
+        pytest.skip("runs once, from the first node")
+    db1, db2 = node(NODES[0]), node(NODES[1])
+    sql(db1, "CREATE TABLE IF NOT EXISTS app.ist (id INT PRIMARY KEY) ENGINE=InnoDB")
+    since = db2.check_output("date '+%Y-%m-%d %H:%M:%S'")
+    # kill -9: no clean shutdown; systemd restarts it (Restart=on-abnormal) and galera_recovery
+    # finds its position, so it needs only the writes it missed (IST from the gcache), not a full SST
+    db2.check_output("systemctl kill -s KILL mariadb")
+    sql(db1, "REPLACE INTO app.ist VALUES " + ",".join(f"({i})" for i in range(1, 101)))
+    deadline = time.monotonic() + 90
+    query = "mariadb -N -B -e \"SHOW GLOBAL STATUS LIKE 'wsrep_local_state_comment'\""
+    while time.monotonic() < deadline and not db2.run(query).stdout.strip().endswith("Synced"):
+        time.sleep(2)
+    assert status(db2, "wsrep_local_state_comment") == "Synced"
+    assert status(db1, "wsrep_cluster_size") == "3"
+    assert sql(db2, "SET SESSION wsrep_sync_wait=1; SELECT COUNT(*) FROM app.ist") == "100"
+    log = db2.check_output(f"journalctl -u mariadb --since '{since}' --no-pager")
+    assert "IST received" in log, log[-2000:]
