@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from report import finish
+
 ROOT = Path(__file__).resolve().parents[1]
 VIP = "172.30.0.20"
 PROBE = "/usr/local/bin/heroes-loadprobe"
@@ -221,13 +223,7 @@ def main() -> int:
         result["overhead"] = {"direct_tps": direct, "vip_tps": via, "ratio": round(via / direct, 3)}
         rows.append(("sysbench oltp_read_write through the VIP", f"{via:.0f} tps", f"{direct:.0f} tps direct",
                      f"{via / direct:.2f}"))
-    width = max(len(r[0]) for r in rows) if rows else 10
-    print(f"{'measurement':{width}}  {'value':>18}  {'baseline':>22}  ratio")
-    for name, value, base_text, ratio in rows:
-        print(f"{name:{width}}  {value:>18}  {base_text:>22}  {ratio}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written: {args.json}")
+    finish(("measurement", "value", "baseline", "ratio"), rows, result, args.json)
     return 0
 
 

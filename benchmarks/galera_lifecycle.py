@@ -18,11 +18,12 @@ Three timings, each with a baseline from the same run:
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
+
+from report import finish
 
 ROOT = Path(__file__).resolve().parents[1]
 NODES = ("db1", "db2", "db3")
@@ -106,13 +107,9 @@ def main() -> int:
         result["recovery"] = {"seconds": round(timed, 1), "running_cluster_seconds": round(base, 1)}
         rows.append(("full-outage recovery (galera-recover.yml)", timed, "same playbook, cluster running",
                      base, f"{timed / base:.1f}x"))
-    width = max(len(r[0]) for r in rows) if rows else 10
-    print(f"{'measurement':{width}}  {'seconds':>8}  {'baseline':<32} {'seconds':>8}  ratio")
-    for name, value, base_name, base_value, ratio in rows:
-        print(f"{name:{width}}  {value:8.1f}  {base_name:<32} {base_value:8.1f}  {ratio}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written: {args.json}")
+    shown = [(name, f"{value:.1f}", base_name, f"{base_value:.1f}", ratio)
+             for name, value, base_name, base_value, ratio in rows]
+    finish(("measurement", "seconds", "baseline", "seconds", "ratio"), shown, result, args.json)
     return 0
 
 
