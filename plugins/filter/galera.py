@@ -3,6 +3,7 @@
     {{ text | heroes_galera_grastate }}         grastate.dat -> {uuid, seqno, safe_to_bootstrap}
     {{ output | heroes_galera_recovered }}      galera_recovery output -> {recovered_uuid, recovered_seqno}
     {{ members | heroes_galera_decision(hostvars, override) }}   -> the decision as a dict
+    {{ {'db1': '11.8.9', 'db2': '10.11.19'} | heroes_galera_donor_plan }} -> {donors, warnings}
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ _SRC = Path(__file__).resolve().parents[2] / "src"
 if str(_SRC) not in sys.path:
     sys.path.insert(0, str(_SRC))
 
-from heroes_infra.galera import decide, parse_grastate, parse_recovered, states_from_facts  # noqa: E402
+from heroes_infra.galera import (  # noqa: E402
+    decide,
+    donor_plan,
+    parse_grastate,
+    parse_recovered,
+    states_from_facts,
+)
 
 
 def heroes_galera_grastate(text: str) -> dict[str, Any]:
@@ -54,6 +61,11 @@ def heroes_galera_decision(
     }
 
 
+def heroes_galera_donor_plan(versions: Mapping[str, str]) -> dict[str, Any]:
+    plan = donor_plan(versions)
+    return {"donors": plan.donors, "warnings": plan.warnings}
+
+
 class FilterModule:
     """heroes-infra filters for Galera."""
 
@@ -62,4 +74,5 @@ class FilterModule:
             "heroes_galera_grastate": heroes_galera_grastate,
             "heroes_galera_recovered": heroes_galera_recovered,
             "heroes_galera_decision": heroes_galera_decision,
+            "heroes_galera_donor_plan": heroes_galera_donor_plan,
         }

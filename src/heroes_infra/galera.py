@@ -228,3 +228,45 @@ def states_from_facts(facts: Mapping[str, Mapping[str, Any]]) -> list[NodeState]
             )
         )
     return result
+
+
+# --- Donors while versions are mixed (rolling upgrade) -------------------------------------
+# A joiner must never take its state from a node of a newer MariaDB release: a 10.11 joiner
+# fails on an SST from an 11.8 donor (its files changed) and loops (see ../shared/LAB.md);
+# 11.8 joining from 10.11 works. wsrep_sst_donor (which also picks the IST donor) is set to the
+# allowed donors with no trailing comma, so Galera never falls back to any other node.
+
+
+@dataclass(frozen=True)
+class DonorPlan:
+    donors: dict[str, list[str]]  # node -> allowed donors, in order; empty dict: no pinning needed
+    warnings: list[str]
+
+
+def _release(version: str) -> tuple[int, int]:
+    match = re.match(r"^\s*(\d+)\.(\d+)", version)
+    if not match:
+        raise ValueError(f"not a MariaDB version: {version!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def donor_plan(versions: Mapping[str, str]) -> DonorPlan:
+    """Allowed SST/IST donors of each node while releases differ (``{}`` when they do not)."""
+    releases = {name: _release(v) for name, v in versions.items()}
+    if len(set(releases.values())) <= 1:
+        return DonorPlan({}, [])
+    donors: dict[str, list[str]] = {}
+    warnings: list[str] = []
+    for name in sorted(releases):
+        mine = releases[name]
+        same = sorted(n for n, r in releases.items() if n != name and r == mine)
+        # older releases: the newest of them first, then by name
+        older = sorted((n for n, r in releases.items() if r < mine),
+                       key=lambda n: (-releases[n][0], -releases[n][1], n))
+        donors[name] = same + older
+        if not donors[name]:
+            warnings.append(
+                f"{name} ({versions[name]}) has no donor of its release or older: it must not need a "
+                "state transfer until it is upgraded (upgrade it next)"
+            )
+    return DonorPlan(donors, warnings)

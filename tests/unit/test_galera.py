@@ -6,6 +6,7 @@ from heroes_infra.galera import (
     ZERO_UUID,
     NodeState,
     decide,
+    donor_plan,
     parse_grastate,
     parse_recovered,
     states_from_facts,
@@ -128,3 +129,29 @@ def test_operator_override_is_the_only_way_past_a_refusal() -> None:
 def test_states_from_facts() -> None:
     states = states_from_facts({"db1": {"uuid": U1, "seqno": "7", "safe_to_bootstrap": True}})
     assert states == [NodeState("db1", uuid=U1, seqno=7, safe_to_bootstrap=True)]
+
+
+def test_no_donor_pinning_while_every_node_runs_one_release() -> None:
+    plan = donor_plan({"db1": "10.11.19", "db2": "10.11.6", "db3": "10.11.19-MariaDB-deb12"})
+    assert plan.donors == {} and plan.warnings == []
+
+
+def test_old_nodes_never_take_state_from_a_newer_release() -> None:
+    plan = donor_plan({"db1": "11.8.9", "db2": "10.11.19", "db3": "10.11.19"})
+    assert plan.donors == {"db1": ["db2", "db3"], "db2": ["db3"], "db3": ["db2"]}
+    assert plan.warnings == []
+
+
+def test_the_last_old_node_is_warned_about() -> None:
+    plan = donor_plan({"db1": "11.8.9", "db2": "11.8.9", "db3": "10.11.19"})
+    assert plan.donors["db3"] == []
+    assert plan.donors["db1"] == ["db2", "db3"]
+    assert plan.warnings == [
+        "db3 (10.11.19) has no donor of its release or older: it must not need a state transfer "
+        "until it is upgraded (upgrade it next)"
+    ]
+
+
+def test_a_version_that_is_not_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a MariaDB version"):
+        donor_plan({"db1": "latest", "db2": "10.11.19"})
