@@ -27,7 +27,8 @@ SECRET_NAME = re.compile(
     r"(passw(or)?d|passphrase|secret|token|api_?key|private_?key|auth_?pass|credential|psk)",
     re.IGNORECASE,
 )
-VAULT_REF = re.compile(r"^\s*\{\{\s*vault_[A-Za-z0-9_]+\s*(\|[^}]*)?\}\}\s*$")
+# "{{ vault_x }}", "{{ vault_x | default(omit) }}", "{{ vault_keys[inventory_hostname] }}"
+VAULT_REF = re.compile(r"^\s*\{\{\s*vault_[A-Za-z0-9_]+(\[[A-Za-z0-9_'\"]+\])*\s*(\|[^}]*)?\}\}\s*$")
 VAULT_FILE_NAMES = {"vault.yml", "vault.yaml"}
 ENCRYPTED_HEADER = "$ANSIBLE_VAULT;"
 

@@ -33,6 +33,8 @@ def test_lab_vault_is_encrypted() -> None:
         ("galera_users:\n  - name: app\n    password: plain\n", "galera_users[0].password"),
         ('x_password: "{{ other_var }}"\n', "x_password"),
         ("vault_galera_root_password: x\n", "vault_galera_root_password"),
+        ("galera_tls_private_key: |\n  -----BEGIN PRIVATE KEY-----\n", "galera_tls_private_key"),
+        ('galera_tls_private_key: "{{ lab_keys[inventory_hostname] }}"\n', "galera_tls_private_key"),
     ],
 )
 def test_clear_text_secrets_are_found(tmp_path: Path, text: str, variable: str) -> None:
@@ -47,6 +49,7 @@ def test_clear_text_secrets_are_found(tmp_path: Path, text: str, variable: str) 
     [
         'galera_root_password: "{{ vault_galera_root_password }}"\n',
         'galera_root_password: "{{ vault_galera_root_password | default(omit) }}"\n',
+        'galera_tls_private_key: "{{ vault_lab_tls_private_keys[inventory_hostname] }}"\n',
         "galera_root_password: ''\n",
         "galera_root_password: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3338\n",
         "galera_port: 3306\n",
