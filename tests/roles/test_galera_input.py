@@ -64,6 +64,13 @@ def test_fewer_than_three_nodes(tmp_path: Path) -> None:
             "galera_users entries need name, password",
         ),
         ({"galera_sst_method": "xtrabackup"}, "galera_sst_method must be one of"),
+        (
+            {"galera_tls_enabled": True, "galera_tls_ca_cert": "-----BEGIN CERTIFICATE-----\nx",
+             "galera_tls_cert": "-----BEGIN CERTIFICATE-----\nx", "galera_tls_private_key": ""},
+            "galera_tls_private_key a PEM private key from the vault",
+        ),
+        ({"galera_tls_enabled": True}, "galera_tls_ca_cert and galera_tls_cert must be PEM certificates"),
+        ({"galera_tls_sst_mode": "VERIFY"}, "galera_tls_sst_mode must be one of"),
     ],
 )
 def test_bad_input_names_the_variable(tmp_path: Path, variables: dict[str, object], message: str) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import testinfra
+import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -107,3 +109,55 @@ def test_myisam_tables_are_reported_then_converted_with_every_row_on_every_node(
     # a second report finds nothing left to convert
     again = run_playbook(playbook)
     assert "every table is InnoDB" in again.stdout
+
+
+TLS = "/etc/mysql/tls"
+
+
+def lab_ca() -> str:
+    data = yaml.safe_load((ROOT / "inventory/lab/group_vars/all/lab_pki.yml").read_text())
+    return str(data["lab_ca_cert"])
+
+
+def test_replication_speaks_tls_and_wants_a_certificate_from_the_lab_ca(db: Host) -> None:
+    me = db.backend.get_hostname()
+    for peer in NODES:
+        if peer == me:
+            continue
+        address = node(peer).ansible.get_variables()["host_address"]
+        base = f"openssl s_client -connect {address}:4567 -CAfile {TLS}/ca.pem -verify_return_error"
+        with_cert = db.run(f"{base} -verify_ip {address} -cert {TLS}/cert.pem -key {TLS}/key.pem </dev/null")
+        assert "Verify return code: 0 (ok)" in with_cert.stdout, with_cert.stdout + with_cert.stderr
+        assert f"CN = {peer}" in with_cert.stdout
+        # without a client certificate the peer hangs up: plain or unauthenticated nodes never join
+        anonymous = db.run(f"{base} </dev/null")
+        assert "certificate required" in anonymous.stdout + anonymous.stderr
+
+
+def test_joiners_took_their_snapshot_over_verified_tls(db: Host) -> None:
+    journal = db.check_output("journalctl -u mariadb --no-pager -o cat")
+    if "mariabackup SST completed on joiner" not in journal:
+        pytest.skip("this node bootstrapped the cluster: it received no snapshot")
+    assert "MODE='VERIFY_IDENTITY'" in journal
+    assert "socat -u openssl-listen:4444" in journal
+    assert "TCP-LISTEN:4444" not in journal, "a snapshot stream in clear text"
+
+
+def test_clients_get_tls_through_the_vip_verified_by_name() -> None:
+    client = node("client")
+    with tempfile.NamedTemporaryFile("w", suffix=".pem") as ca:
+        ca.write(lab_ca())
+        ca.flush()
+        subprocess.run(["docker", "cp", ca.name, "client:/root/lab-ca.pem"], check=True)
+    vault = str(ROOT / "inventory/lab/group_vars/galera/vault.yml")
+    password = yaml.safe_load(subprocess.run(
+        ["ansible-vault", "view", vault], capture_output=True, text=True, check=True, cwd=ROOT,
+        env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+    ).stdout)["vault_galera_probe_password"]
+    login = f"mariadb -h 172.30.0.20 -u probe -p{password} --ssl --ssl-verify-server-cert heroes_probe -N -B"
+    query = "SHOW SESSION STATUS LIKE 'Ssl_version'"
+    out = client.check_output(f"{login} --ssl-ca=/root/lab-ca.pem -e \"{query}\"")
+    assert out.split() in (["Ssl_version", "TLSv1.3"], ["Ssl_version", "TLSv1.2"]), out
+    # another CA (the system's) does not vouch for the lab's database
+    stranger = client.run(f"{login} --ssl-ca=/etc/ssl/certs/ca-certificates.crt -e 'SELECT 1'")
+    assert stranger.rc != 0 and "TLS/SSL error" in stranger.stderr

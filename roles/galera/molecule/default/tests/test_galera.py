@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -22,6 +23,14 @@ def sql(host: Host, query: str) -> str:
 
 def status(host: Host, name: str) -> str:
     return sql(host, f"SHOW GLOBAL STATUS LIKE '{name}'").split("\t")[1]
+
+
+def wait_synced(db: Host, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    query = "mariadb -N -B -e \"SHOW GLOBAL STATUS LIKE 'wsrep_local_state_comment'\""
+    while time.monotonic() < deadline and not db.run(query).stdout.strip().endswith("Synced"):
+        time.sleep(2)
+    assert status(db, "wsrep_local_state_comment") == "Synced"
 
 
 def test_cluster_of_three_all_synced(host: Host) -> None:
@@ -94,13 +103,18 @@ def converge(*extra: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def seed(db: Host, table: str, rows: int) -> str:
+    """Committed rows in app.<table>, written on db; their checksum."""
+    sql(db, f"CREATE TABLE IF NOT EXISTS app.{table} (id INT PRIMARY KEY, v INT) ENGINE=InnoDB")
+    sql(db, f"REPLACE INTO app.{table} VALUES " + ",".join(f"({i}, {i * i})" for i in range(1, rows + 1)))
+    return sql(db, f"CHECKSUM TABLE app.{table}").split("\t")[1]
+
+
 def test_full_outage_is_recovered_from_the_node_the_data_choose(host: Host) -> None:
     if host.backend.get_hostname() != NODES[0]:
         pytest.skip("runs once, from the first node")
     db1, db2, db3 = (node(n) for n in NODES)
-    sql(db1, "CREATE TABLE IF NOT EXISTS app.outage (id INT PRIMARY KEY, v INT) ENGINE=InnoDB")
-    sql(db1, "REPLACE INTO app.outage VALUES " + ",".join(f"({i}, {i * i})" for i in range(1, 201)))
-    before = sql(db1, "CHECKSUM TABLE app.outage").split("\t")[1]
+    before = seed(db1, "outage", 200)
     # a clean stop of every node, db3 last: Galera marks db3 safe_to_bootstrap
     for db in (db1, db2, db3):
         db.run("systemctl stop mariadb")
@@ -163,12 +177,111 @@ def test_a_node_killed_hard_rejoins_by_ist(host: Host) -> None:
     # finds its position, so it needs only the writes it missed (IST from the gcache), not a full SST
     db2.check_output("systemctl kill -s KILL mariadb")
     sql(db1, "REPLACE INTO app.ist VALUES " + ",".join(f"({i})" for i in range(1, 101)))
-    deadline = time.monotonic() + 90
-    query = "mariadb -N -B -e \"SHOW GLOBAL STATUS LIKE 'wsrep_local_state_comment'\""
-    while time.monotonic() < deadline and not db2.run(query).stdout.strip().endswith("Synced"):
-        time.sleep(2)
-    assert status(db2, "wsrep_local_state_comment") == "Synced"
+    wait_synced(db2, 90)
     assert status(db1, "wsrep_cluster_size") == "3"
     assert sql(db2, "SET SESSION wsrep_sync_wait=1; SELECT COUNT(*) FROM app.ist") == "100"
     log = db2.check_output(f"journalctl -u mariadb --since '{since}' --no-pager")
     assert "IST received" in log, log[-2000:]
+
+
+def playbook(path: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    repo = Path(__file__).resolve().parents[5]
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
+           "ANSIBLE_FILTER_PLUGINS": str(repo / "plugins/filter")}
+    return subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], *extra,
+                           str(repo / path)], capture_output=True, text=True, env=env, check=False)
+
+
+def test_the_sql_audit_reads_what_a_node_really_ran(host: Host) -> None:
+    if host.backend.get_hostname() != NODES[0]:
+        pytest.skip("runs once, from the first node")
+    db1 = node(NODES[0])
+    assert sql(db1, "SELECT @@performance_schema") == "1"  # galera_mysqld_options in molecule.yml
+    # what an old application sends: a named lock and a delayed insert (refused on InnoDB, but
+    # sent all the same: the digest table records it)
+    sql(db1, "CREATE TABLE IF NOT EXISTS app.hits (id INT PRIMARY KEY) ENGINE=InnoDB")
+    sql(db1, "SELECT GET_LOCK('heroes-cron', 1); SELECT RELEASE_LOCK('heroes-cron')")
+    db1.run("mariadb -e 'INSERT DELAYED INTO app.hits VALUES (1)'")
+    audit = "playbooks/maintenance/galera-sql-audit.yml"
+    result = playbook(audit, "-e", f"sql_audit_digests_from={NODES[0]}")
+    out = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0, out[-3000:]
+    assert f"digests of {NODES[0]}" in out
+    assert "insert-delayed" in out and "get-lock" in out, out[-3000:]
+
+
+def test_refuses_to_switch_tls_in_one_step(host: Host) -> None:
+    if host.backend.get_hostname() != NODES[0]:
+        pytest.skip("runs once, from the first node")
+    config = "/etc/mysql/mariadb.conf.d/70-heroes-galera.cnf"
+    before = {n: node(n).file(config).content_string for n in NODES}
+    pem = "-----BEGIN CERTIFICATE-----\nnot checked before the refusal\n-----END CERTIFICATE-----"
+    key = "-----BEGIN PRIVATE KEY-----\nnot checked before the refusal\n-----END PRIVATE KEY-----"
+    tls = {"galera_tls_enabled": True, "galera_tls_ca_cert": pem, "galera_tls_cert": pem,
+           "galera_tls_private_key": key}
+    result = converge("-e", json.dumps(tls))
+    out = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "has TLS off; nodes restarted one by one would not reach the others" in out, out[-3000:]
+    for n in NODES:
+        assert node(n).file(config).content_string == before[n], f"{n}: the configuration was changed"
+        assert not node(n).file("/etc/mysql/tls").exists
+
+
+UPGRADE = "playbooks/maintenance/galera-rolling-upgrade.yml"
+DONORS = "/etc/mysql/mariadb.conf.d/72-heroes-galera-donors.cnf"
+
+
+def release(db: Host) -> str:
+    return str(db.check_output(". /etc/os-release && echo $VERSION_CODENAME"))
+
+
+# Last in this file: it leaves the nodes on Debian 13.
+def test_rolling_upgrade_to_debian_13_pins_donors_while_releases_are_mixed(host: Host) -> None:
+    if host.backend.get_hostname() != NODES[0]:
+        pytest.skip("runs once, from the first node")
+    db1, db2, db3 = (node(n) for n in NODES)
+    before = seed(db1, "upgrade", 300)
+    no_reboot = json.dumps({"galera_upgrade_reboot": False})  # containers do not reboot
+
+    refused = playbook(UPGRADE, "-e", no_reboot)
+    assert refused.returncode != 0
+    assert "run again with -e galera_upgrade_confirm=yes" in " ".join(refused.stdout.split())
+    assert release(db3) == "bookworm"
+
+    # tonight one node: galera-db3 moves to Debian 13 / MariaDB 11.8, the others stay on 10.11
+    one = playbook(UPGRADE, "-e", no_reboot, "-e", "galera_upgrade_confirm=yes",
+                   "-e", json.dumps({"galera_upgrade_nodes": [NODES[2]]}))
+    assert one.returncode == 0, (one.stdout + one.stderr)[-4000:]
+    assert release(db3) == "trixie" and sql(db3, "SELECT VERSION()").startswith("11.8.")
+    assert release(db1) == "bookworm" and sql(db1, "SELECT VERSION()").startswith("10.11.")
+    # the 10.11 nodes take state transfers only from 10.11; the 11.8 node from any
+    assert sql(db1, "SELECT @@wsrep_sst_donor") == NODES[1]
+    assert sql(db2, "SELECT @@wsrep_sst_donor") == NODES[0]
+    assert sql(db3, "SELECT @@wsrep_sst_donor") == f"{NODES[0]},{NODES[1]}"
+    assert f"wsrep_sst_donor = {NODES[0]}" in db2.file(DONORS).content_string
+    for db in (db1, db2, db3):
+        assert status(db, "wsrep_cluster_size") == "3"
+
+    # a 10.11 node that loses its data needs a full snapshot: it comes from the 10.11 node,
+    # never from the 11.8 one (whose snapshot a 10.11 joiner cannot use, and loops)
+    since = db2.check_output("date '+%Y-%m-%d %H:%M:%S'")
+    db2.check_output("systemctl stop mariadb && rm -f /var/lib/mysql/grastate.dat && systemctl start mariadb")
+    wait_synced(db2)
+    log = db2.check_output(f"journalctl -u mariadb --since '{since}' --no-pager")
+    assert re.search(rf"State transfer from \S+ \({NODES[0]}\) complete", log), log[-3000:]
+    assert "mariabackup SST completed on joiner" in log
+
+    # the rest: galera-db2, then the writer galera-db1; the pins go when one release is left
+    rest = playbook(UPGRADE, "-e", no_reboot, "-e", "galera_upgrade_confirm=yes")
+    assert rest.returncode == 0, (rest.stdout + rest.stderr)[-4000:]
+    out = " ".join(rest.stdout.split())
+    assert "one release on every node: no donor pins" in out
+    for db in (db1, db2, db3):
+        assert release(db) == "trixie" and sql(db, "SELECT VERSION()").startswith("11.8.")
+        assert status(db, "wsrep_cluster_size") == "3"
+        assert status(db, "wsrep_local_state_comment") == "Synced"
+        assert sql(db, "SELECT @@wsrep_sst_donor") == ""
+        assert not db.file(DONORS).exists
+        assert sql(db, "SET SESSION wsrep_sync_wait=1; SELECT COUNT(*) FROM app.upgrade") == "300"
+        assert sql(db, "CHECKSUM TABLE app.upgrade").split("\t")[1] == before
