@@ -44,8 +44,8 @@ lab-up: venv images
 	ansible-playbook playbooks/lab/up.yml
 
 lab-converge: venv
+	ansible-playbook -i inventory/lab playbooks/lab/prepare.yml
 	ansible-playbook -i inventory/lab playbooks/site.yml
-	ansible-playbook -i inventory/lab playbooks/lab/client.yml
 
 lab-info: venv
 	@heroes-lab-info --inventory inventory/lab

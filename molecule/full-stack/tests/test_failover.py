@@ -228,6 +228,22 @@ def test_a_killed_holder_loses_the_vip_within_a_second(settled: Host) -> None:
     assert wait_for(lambda: holders() == ["lb1"], 60), holders()
 
 
+def test_a_keepalived_killed_hard_is_restarted_by_systemd_and_one_holder_remains(settled: Host) -> None:
+    start(settled, "probe", "--interval 0.05 --duration 60", "/tmp/probe.json")
+    time.sleep(2)
+    restarts = "systemctl show -p NRestarts --value keepalived"
+    before = int(node("lb1").check_output(restarts))
+    node("lb1").check_output("systemctl kill -s KILL keepalived")
+    assert wait_for(lambda: "lb2" in holders(), 5), holders()
+    # systemd starts it again (roles/keepalived's drop-in); it clears the stale address and
+    # takes the VIP back by priority
+    assert wait_for(lambda: holders() == ["lb1"], 20), holders()
+    assert int(node("lb1").check_output(restarts)) == before + 1
+    time.sleep(2)
+    result = finish(settled, "/tmp/probe.json")
+    assert result["longest_gap"] < 1.5, result
+
+
 def test_a_paused_holder_loses_the_vip_and_one_holder_remains(settled: Host) -> None:
     # docker pause freezes the processes but not the kernel: it still answers ARP and TCP
     # handshakes, so connections opened just before hang until it thaws (clients need read
@@ -333,3 +349,43 @@ def test_every_node_down_gives_a_fast_error_and_service_resumes_without_restart(
     for lb in BALANCERS:
         assert node(lb).check_output("systemctl show -p MainPID -p ActiveEnterTimestamp --value haproxy") \
             == started[lb], f"HAProxy on {lb} was not restarted"
+
+
+MIRROR_VIP = "172.30.0.30"
+MIRRORS = ("web1", "web2")
+
+
+def mirror_holders() -> list[str]:
+    return [w for w in MIRRORS if f" {MIRROR_VIP}/" in node(w).check_output("ip -4 -o addr show dev eth0")]
+
+
+def fetch(client: Host) -> str:
+    return str(client.check_output(f"curl -fsS --max-time 3 http://{MIRROR_VIP}/heroes-mirror-check.txt"))
+
+
+@pytest.fixture
+def mirror(client: Host) -> Iterator[Host]:
+    """The mirror VIP (lighttpd on web1/web2 until the web tier): web1 holds it, before and after."""
+    for web in MIRRORS:
+        node(web).check_output("systemctl start lighttpd keepalived")
+    assert wait_for(lambda: mirror_holders() == ["web1"], 15), mirror_holders()
+    yield client
+    for web in MIRRORS:
+        node(web).check_output("systemctl start lighttpd keepalived")
+    assert wait_for(lambda: mirror_holders() == ["web1"], 15), mirror_holders()
+
+
+def test_the_mirror_vip_is_served_by_exactly_one_web_host(mirror: Host) -> None:
+    assert fetch(mirror) == "heroes mirror on web1"
+    assert mac("web1") in mirror.check_output(f"ip neigh show {MIRROR_VIP}")
+
+
+def test_a_dead_mirror_web_server_gives_the_mirror_vip_away_and_back(mirror: Host) -> None:
+    node("web1").check_output("systemctl stop lighttpd")
+    assert wait_for(lambda: mirror_holders() == ["web2"], 10), mirror_holders()
+    assert wait_for(lambda: mirror.run(f"curl -fsS --max-time 1 http://{MIRROR_VIP}/heroes-mirror-check.txt")
+                    .stdout.strip() == "heroes mirror on web2", 5)
+    node("web1").check_output("systemctl start lighttpd")
+    assert wait_for(lambda: mirror_holders() == ["web1"], 10), mirror_holders()
+    assert wait_for(lambda: mirror.run(f"curl -fsS --max-time 1 http://{MIRROR_VIP}/heroes-mirror-check.txt")
+                    .stdout.strip() == "heroes mirror on web1", 5)
