@@ -1,7 +1,7 @@
 """Ansible filters: the Galera-compatibility audit of heroes_infra.sqlaudit, as a playbook step.
 
 {{ ['/srv/app'] | heroes_sql_audit_paths }}            -> findings in source trees (controller)
-{{ digest_text | heroes_sql_audit_text('db1 digests') }} -> findings in statement digests
+{{ digests | heroes_sql_audit_text('db1 digests') }}    -> findings in statement digests (a list or a text)
 {{ findings | heroes_sql_audit_render }}               -> the table people read
 """
 
@@ -27,7 +27,13 @@ def heroes_sql_audit_paths(paths: Sequence[str]) -> list[dict[str, Any]]:
     return [asdict(f) for f in audit(Path(p) for p in paths)]
 
 
-def heroes_sql_audit_text(text: str, name: str) -> list[dict[str, Any]]:
+def heroes_sql_audit_text(text: str | Sequence[str], name: str) -> list[dict[str, Any]]:
+    """Findings in a text, or in a list of statements (digests: one per line, line = index + 1).
+
+    Give digests as the list: a template cannot join them with a real newline (a literal
+    backslash-n would glue its 'n' to the next keyword and hide it)."""
+    if not isinstance(text, str):
+        text = "\n".join(f"{statement};" for statement in text)
     return [asdict(f) for f in audit_text(text, name)]
 
 

@@ -67,7 +67,8 @@ RULES = (
     ),
     Rule(
         "get-lock",
-        _rx(r"\b(GET_LOCK|RELEASE_LOCK|IS_FREE_LOCK)\s*\("),
+        # also as a digest writes it: SELECT `GET_LOCK` (...)
+        _rx(r"\b(GET_LOCK|RELEASE_LOCK|IS_FREE_LOCK)`?\s*\("),
         "user-level locks (GET_LOCK) are not replicated: each node has its own",
         "lock a row of an InnoDB table (SELECT ... FOR UPDATE), or keep the lock in the application",
     ),

@@ -1,13 +1,28 @@
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from heroes_infra.sqlaudit import Finding, audit, audit_text, main
 from tests.conftest import ROOT
+
+
+def _filter() -> Any:
+    """plugins/filter/sqlaudit.py, the playbook step's filter (loaded by path: Ansible does)."""
+    path = ROOT / "plugins/filter/sqlaudit.py"
+    spec = importlib.util.spec_from_file_location("heroes_filter_sqlaudit", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+heroes_sql_audit_text = _filter().heroes_sql_audit_text
 
 FIXTURES = ROOT / "tests/fixtures/sqlaudit"
 
@@ -48,6 +63,18 @@ def test_json_for_ci_and_nonzero_exit(capsys: pytest.CaptureFixture[str]) -> Non
 def test_digest_lines_are_statements() -> None:
     digests = "SELECT `x` FROM `t` WHERE `id` = ?\nINSERT DELAYED INTO `log` VALUES (...)\n"
     assert [(f.rule, f.line) for f in audit_text(digests, "digests.txt")] == [("insert-delayed", 2)]
+
+
+def test_digests_as_mariadb_writes_them() -> None:
+    # performance_schema's DIGEST_TEXT of a MariaDB 10.11 server (read from a real one)
+    digests = [
+        "CREATE TABLE `app` . `hits` ( ID INTEGER PRIMARY KEY ) ENGINE = `InnoDB` ",
+        "SELECT `GET_LOCK` (...) ",
+        "INSERT DELAYED INTO `app` . `hits` VALUES (?) ",
+        "LOCK TABLES `app` . `hits` WRITE ",
+    ]
+    found = [(f["rule"], f["line"]) for f in heroes_sql_audit_text(digests, "digests of db1")]
+    assert found == [("get-lock", 2), ("insert-delayed", 3), ("lock-tables", 4)]
 
 
 def test_engine_written_with_quotes_or_without_equals() -> None:

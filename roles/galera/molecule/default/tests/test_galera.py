@@ -246,7 +246,8 @@ def test_rolling_upgrade_to_debian_13_pins_donors_while_releases_are_mixed(host:
 
     refused = playbook(UPGRADE, "-e", no_reboot)
     assert refused.returncode != 0
-    assert "run again with -e galera_upgrade_confirm=yes" in " ".join(refused.stdout.split())
+    said = " ".join((refused.stdout + refused.stderr).split())
+    assert "run again with -e galera_upgrade_confirm=yes" in said
     assert release(db3) == "bookworm"
 
     # tonight one node: galera-db3 moves to Debian 13 / MariaDB 11.8, the others stay on 10.11
