@@ -16,6 +16,10 @@ declares what its members must not share, in ``failure_domain_policy``::
       galera: {must_not_share: [hypervisor, rack, ups], keep_majority: true}
       vrrp_db: {must_not_share: [hypervisor, ups], survive_one_domain: true}
 
+A group's ``with_groups`` adds the members of other groups to it for every rule: a Galera
+arbitrator (``galera: {..., with_groups: [galera_arbitrator]}``) votes in the majority and must
+not share a domain with the data nodes.
+
 A domain *takes a host down* when losing it alone stops the host: its site, rack and hypervisor,
 and a power feed or UPS only when every one of the host's supplies hangs on it. The rules:
 
@@ -245,7 +249,18 @@ def check(
                     group=group,
                 )
             )
-        members = sorted(h for h in groups.get(group, []) if h in machines)
+        extra = rules.get("with_groups", [])
+        if not isinstance(extra, list) or not all(isinstance(g, str) for g in extra):
+            findings.append(
+                Finding(
+                    "data",
+                    f"failure_domain_policy.{group}.with_groups must be a list of group names, got {extra!r}",
+                    group=group,
+                )
+            )
+            extra = []
+        named = set(groups.get(group, [])).union(*(groups.get(g, []) for g in extra))
+        members = sorted(h for h in named if h in machines)
         down = {h: {d for d in takes_down(machines[h]) if d[0] in types} for h in members}
 
         for a, b in combinations(members, 2):

@@ -73,12 +73,14 @@ def _state_name(state: int | None) -> str:
     return WSREP_STATES.get(state, f"state {state}")
 
 
-def verdict(health: Health, donor_policy: str = "last") -> Verdict:
+def verdict(health: Health, donor_policy: str = "last", arbitrators: int = 0) -> Verdict:
     """Decide whether a node serves clients. A pure function: the table in the tests.
 
     ``donor_policy``: ``never`` (a Donor never serves), ``always`` (a Donor serves like a Synced
     node), ``last`` (a Donor serves only when no other member can be Synced: a Donor has at
-    least one Joiner, so with a cluster size of 2 or less it is the last node able to serve).
+    least one Joiner, so with 2 data nodes or fewer it is the last node able to serve).
+    ``arbitrators``: how many members of ``wsrep_cluster_size`` are Galera arbitrators (garbd),
+    which vote but hold no data and never serve.
     """
     if donor_policy not in DONOR_POLICIES:
         raise ValueError(f"donor_policy must be one of {', '.join(DONOR_POLICIES)}, not {donor_policy!r}")
@@ -92,8 +94,9 @@ def verdict(health: Health, donor_policy: str = "last") -> Verdict:
     if state == DONOR:
         if donor_policy == "never":
             return Verdict(False, 0, "Donor/Desynced")
-        if donor_policy == "last" and health.cluster_size > 2:
-            return Verdict(False, 0, f"Donor/Desynced; another of {health.cluster_size} members can serve")
+        data_nodes = health.cluster_size - arbitrators
+        if donor_policy == "last" and data_nodes > 2:
+            return Verdict(False, 0, f"Donor/Desynced; another of {data_nodes} data nodes can serve")
     elif state != SYNCED:
         return Verdict(False, 0, _state_name(state))
     if health.read_only:
@@ -153,9 +156,10 @@ class CachedVerdict:
     """Ask the database at most once per ``ttl`` seconds, however many balancers check."""
 
     def __init__(self, probe: Callable[[], Health], donor_policy: str, ttl: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, arbitrators: int = 0) -> None:
         self._probe = probe
         self._policy = donor_policy
+        self._arbitrators = arbitrators
         self._ttl = ttl
         self._clock = clock
         self._at = float("-inf")
@@ -164,7 +168,7 @@ class CachedVerdict:
     def get(self) -> Verdict:
         now = self._clock()
         if self._value is None or now - self._at >= self._ttl:
-            self._value = verdict(self._probe(), self._policy)
+            self._value = verdict(self._probe(), self._policy, self._arbitrators)
             self._at = now
         return self._value
 
@@ -196,6 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--disabled-file", default="/etc/heroes-galera-agent/disabled",
                         help="while this file exists the node is drained (weight 0)")
     parser.add_argument("--donor", choices=DONOR_POLICIES, default="last", help="when a Donor serves")
+    parser.add_argument("--arbitrators", type=int, default=0,
+                        help="members of the cluster that are arbitrators (garbd): they vote, never serve")
     parser.add_argument("--cache", type=float, default=0.5, help="seconds a verdict is reused")
     parser.add_argument("--json", action="store_true", help="check: print health and verdict as JSON")
     args = parser.parse_args(argv)
@@ -205,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "check":
         health = probe()
-        result = verdict(health, args.donor)
+        result = verdict(health, args.donor, args.arbitrators)
         if args.json:
             import json
 
@@ -218,7 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not host or not port.isdigit():
         parser.error(f"--listen must be address:port, not {args.listen!r}")
     try:
-        asyncio.run(serve(host, int(port), CachedVerdict(probe, args.donor, args.cache)))
+        cache = CachedVerdict(probe, args.donor, args.cache, arbitrators=args.arbitrators)
+        asyncio.run(serve(host, int(port), cache))
     except KeyboardInterrupt:
         return 0
     return 0

@@ -163,3 +163,50 @@ def test_unused_override_is_warned_about() -> None:
     assert report.ok
     assert report.unused_overrides == ["peers:galera:db1,db2:rack=r1"]
     assert "warning: override matches no finding" in report.render()
+
+
+ARBITRATED_POLICY: dict[str, Any] = {
+    "galera": {
+        "must_not_share": ["hypervisor", "rack", "ups", "feed"],
+        "keep_majority": True,
+        "with_groups": ["galera_arbitrator"],
+    },
+}
+
+
+def arbitrated(arbitrator_hypervisor: str) -> Any:
+    hv = {
+        "db1": {"failure_domain": {"hypervisor": "hv1"}},
+        "db2": {"failure_domain": {"hypervisor": "hv2"}},
+        "garb": {"failure_domain": {"hypervisor": arbitrator_hypervisor}},
+    }
+    groups = {"galera": ["db1", "db2"], "galera_arbitrator": ["garb"]}
+    return check(hv, groups, ARBITRATED_POLICY, HYPERVISORS, [])
+
+
+def test_two_data_nodes_and_an_arbitrator_on_three_domains_pass() -> None:
+    report = arbitrated("hv3")
+    assert report.ok, report.render()
+
+
+def test_an_arbitrator_beside_a_data_node_loses_the_majority_with_that_hypervisor() -> None:
+    report = arbitrated("hv1")
+    messages = [f.message for f in report.findings if f.rule == "majority"]
+    expected = "group galera: losing hypervisor=hv1 takes db1, garb down and leaves 1 of 3, no majority"
+    assert expected in messages
+    assert any(f.rule == "peers" and f.hosts == ("db1", "garb") for f in report.findings)
+
+
+def test_without_with_groups_two_data_nodes_are_refused() -> None:
+    hv = {"db1": {"failure_domain": {"hypervisor": "hv1"}}, "db2": {"failure_domain": {"hypervisor": "hv2"}}}
+    report = check(hv, {"galera": ["db1", "db2"]}, POLICY, HYPERVISORS, [])
+    assert any(f.rule == "majority" and "leaves 1 of 2" in f.message for f in report.findings)
+
+
+def test_with_groups_must_be_a_list_of_names() -> None:
+    policy = {"galera": {"must_not_share": ["hypervisor"], "with_groups": "galera_arbitrator"}}
+    report = check(hostvars(), GROUPS, policy, HYPERVISORS, [])
+    assert any(
+        f.rule == "data" and "failure_domain_policy.galera.with_groups must be a list" in f.message
+        for f in report.findings
+    )

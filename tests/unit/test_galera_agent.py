@@ -43,6 +43,25 @@ def test_verdict_table(name: str, health: Health, policy: str, expected: str) ->
         assert len(reply.strip()) > len("down#"), "a down verdict says why"
 
 
+def test_a_donor_of_two_data_nodes_and_an_arbitrator_is_the_last_to_serve() -> None:
+    # wsrep_cluster_size 3 = donor + joiner + garbd: nobody else can serve
+    donor = Health(True, 2, "Primary", True, False, 3)
+    assert verdict(donor, "last").reply().startswith("down#")
+    assert verdict(donor, "last", arbitrators=1).reply() == "up 100%\n"
+    # four members, one an arbitrator: the third data node serves, the donor steps aside
+    assert "another of 3 data nodes" in verdict(Health(True, 2, "Primary", True, False, 4), "last", 1).reason
+
+
+def test_check_command_takes_the_arbitrator_count(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import heroes_infra.galera_agent as agent
+
+    monkeypatch.setattr(agent, "query_health", lambda *_: Health(True, 2, "Primary", True, False, 3))
+    assert main(["check", "--arbitrators", "1"]) == 0
+    assert capsys.readouterr().out.startswith("up 100%")
+    assert main(["check"]) == 1
+
+
 def test_down_reasons_name_the_state() -> None:
     assert "Joining" in verdict(Health(True, 1, "Primary", True, False, 3)).reason
     assert "non-Primary" in verdict(Health(True, 4, "non-Primary", True, False, 1)).reason
