@@ -10,7 +10,10 @@ file appears or the duration ends. Prints JSON: ok, failed, error codes, per-sec
 it and reconnects (what a client with a connection pool sees).
 
 ``probe``: one TCP connect + ``SELECT 1`` every interval (a new connection each time); prints
-the longest gap between two successful probes, in seconds.
+the longest gap between two successful probes, in seconds. Each attempt gets ``--answer-timeout``
+seconds for the server's replies (default 10 intervals): a connection that a VIP move cut in
+the middle (its segments now reach the other balancer, which drops them) counts as one failed
+attempt instead of stalling the probe for the 5 s read timeout of the other modes.
 """
 
 from __future__ import annotations
@@ -26,12 +29,12 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def _connect(args: argparse.Namespace, timeout: float) -> Any:
+def _connect(args: argparse.Namespace, timeout: float, answer_timeout: float = 5) -> Any:
     import pymysql  # Debian: python3-pymysql
 
     return pymysql.connect(host=args.host, port=args.port, user=args.user, password=args.password,
-                           database=args.database, connect_timeout=timeout, read_timeout=5, write_timeout=5,
-                           autocommit=False)
+                           database=args.database, connect_timeout=timeout, read_timeout=answer_timeout,
+                           write_timeout=answer_timeout, autocommit=False)
 
 
 def _code(exc: BaseException) -> str:
@@ -99,7 +102,7 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
     while time.monotonic() - start < args.duration and not os.path.exists(args.stop_file):
         began = time.monotonic()
         try:
-            conn = _connect(args, args.interval * 4)
+            conn = _connect(args, args.interval * 4, args.answer_timeout or args.interval * 10)
             try:
                 with conn.cursor() as cur:
                     cur.execute("SELECT 1")
@@ -151,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--rate", type=float, default=25.0, help="web: transactions per second per worker")
     parser.add_argument("--interval", type=float, default=0.05, help="probe: seconds between probes")
+    parser.add_argument("--answer-timeout", type=float, default=0.0,
+                        help="probe: seconds an attempt waits for replies (default: 10 intervals)")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds at most")
     parser.add_argument("--stop-file", default="/tmp/heroes-loadprobe.stop",
                         help="stop when this file exists")
