@@ -14,7 +14,7 @@ IMAGES := debian12 debian13
 
 help:
 	@echo "make lab       build the container lab and converge playbooks/site.yml on it"
-	@echo "make test      run every check (lint, syntax, pytest, molecule); ends with 'N passed, N failed'"
+	@echo "make test      run every check (lint, syntax, pytest, molecule); ends with 'N passed, N failed, N skipped'"
 	@echo "make lab-down  remove the lab's containers and network"
 	@echo "make topology  draw the inventories' failure domains (docs/topology-*.svg/.png)"
 	@echo "helpers: make lint | unit | molecule | images | lab-info"

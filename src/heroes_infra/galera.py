@@ -3,7 +3,8 @@
 The rules, in order (fail closed: when the data is not clear, stop and say why):
 
 1. If a reachable node is part of a Primary component, the cluster runs: nothing is
-   bootstrapped, the other nodes join it.
+   bootstrapped, the other nodes join it. A node named by the operator to bootstrap is refused
+   then: it would start a second Primary component beside the running one.
 2. Otherwise every node must be reachable and its position readable. A node that is not, a
    UUID that differs between nodes, or a node that held data but lost its position stops the
    decision, unless the operator names the node to bootstrap.
@@ -141,16 +142,25 @@ def decide(states: Sequence[NodeState], override: str | None = None) -> Decision
     """Apply the rules of this module to the states of every node of the cluster."""
     by_name = {s.name: s for s in states}
     shown = table(states)
-    if override:
-        if override not in by_name:
-            return Decision(
-                "refuse", None, f"the node named to bootstrap, {override!r}, is not a member", shown
-            )
-        return Decision("bootstrap", override, f"the operator named {override} to bootstrap", shown)
+    if override and override not in by_name:
+        return Decision("refuse", None, f"the node named to bootstrap, {override!r}, is not a member", shown)
 
     running = sorted(s.name for s in states if s.reachable and s.primary)
+    if running and override:
+        # A second Primary with the same cluster UUID would fork the cluster's history (seen
+        # on the lab: the running nodes crashed with "gcs connect failed").
+        return Decision(
+            "refuse",
+            None,
+            f"galera_bootstrap_node={override} was given but the cluster runs (Primary on "
+            f"{', '.join(running)}): bootstrapping beside it would make a second Primary component. "
+            "Drop galera_bootstrap_node; the stopped nodes join the running cluster",
+            shown,
+        )
     if running:
         return Decision("join-running", None, f"the cluster runs (Primary on {', '.join(running)})", shown)
+    if override:
+        return Decision("bootstrap", override, f"the operator named {override} to bootstrap", shown)
 
     unreachable = sorted(s.name for s in states if not s.reachable)
     if unreachable:

@@ -10,7 +10,9 @@ file appears or the duration ends. Prints JSON: ok, failed, error codes, per-sec
 it and reconnects (what a client with a connection pool sees).
 
 ``probe``: one TCP connect + ``SELECT 1`` every interval (a new connection each time); prints
-the longest gap between two successful probes, in seconds. Each attempt gets ``--answer-timeout``
+the longest gap between two successful probes, in seconds (from the start to the first
+success and from the last success to the end count too: an outage that lasts to the end of the
+run is the longest gap, not none). Each attempt gets ``--answer-timeout``
 seconds for the server's replies (default 10 intervals): a connection that a VIP move cut in
 the middle (its segments now reach the other balancer, which drops them) counts as one failed
 attempt instead of stalling the probe for the 5 s read timeout of the other modes.
@@ -116,6 +118,8 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
         except Exception:
             failed += 1
         time.sleep(max(0.0, args.interval - (time.monotonic() - began)))
+    # An outage that lasts to the end of the run is a gap too: from the last success to the end.
+    longest = max(longest, time.monotonic() - last_ok)
     return {"ok": ok, "failed": failed, "longest_gap": round(longest, 3)}
 
 

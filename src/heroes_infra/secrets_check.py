@@ -6,7 +6,10 @@ Rules, for every inventory under ``inventory/``:
 * every variable in any other vars file whose name looks like a secret (password, secret,
   token, key material, ...) takes its value from a ``vault_*`` variable
   (``"{{ vault_galera_root_password }}"``) or is an inline ``!vault`` value;
-* ``vault_*`` variables are defined only in vault files.
+* ``vault_*`` variables are defined only in vault files;
+* no vault file outside the lab inventory opens with the lab's committed vault password
+  (``inventory/lab-vault-password.txt``): production secrets have their own vault id
+  (``--vault-id prod@prompt``), and a file encrypted with the lab password is as good as clear text.
 
 Run: ``heroes-secrets-check inventory`` (non-zero exit and one line per finding).
 """
@@ -113,10 +116,60 @@ def check_file(path: Path) -> list[Finding]:
     return findings
 
 
+def opens_with(text: str, password: bytes) -> bool:
+    """Whether an ansible-vault text decrypts with this password."""
+    from ansible.errors import AnsibleError
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    try:
+        VaultLib([("lab", VaultSecret(password))]).decrypt(text)
+    except AnsibleError:
+        return False
+    return True
+
+
+def check_lab_password(inventory_root: Path, password_file: Path, lab_inventory: Path) -> list[Finding]:
+    """Vault files (and inline !vault values) outside the lab that the lab password opens."""
+    password = password_file.read_bytes().strip()
+    findings: list[Finding] = []
+    for path in vars_files(inventory_root):
+        if path.resolve().is_relative_to(lab_inventory.resolve()):
+            continue
+        text = path.read_text()
+        blocks = [text] if text.startswith(ENCRYPTED_HEADER) else _inline_vaults(text)
+        if any(opens_with(block, password) for block in blocks):
+            findings.append(
+                Finding(
+                    path,
+                    "",
+                    f"opens with the lab's committed vault password ({password_file}): encrypt "
+                    "production secrets with their own vault id (ansible-vault encrypt --vault-id "
+                    "prod@prompt)",
+                )
+            )
+    return findings
+
+
+def _inline_vaults(text: str) -> list[str]:
+    """The ciphertexts of inline `!vault |` values."""
+    blocks: list[str] = []
+    for match in re.finditer(r"!vault\s*\|\s*\n((?:[ \t]+\S.*\n?)+)", text):
+        blocks.append("\n".join(line.strip() for line in match.group(1).splitlines()))
+    return blocks
+
+
 def check_tree(inventory_root: Path) -> list[Finding]:
+    """Every rule, for every inventory below inventory_root.
+
+    The lab-password rule applies when ``lab-vault-password.txt`` sits in inventory_root (the
+    repository's layout): the inventory ``lab`` beside it may use it, no other may.
+    """
     findings: list[Finding] = []
     for path in vars_files(inventory_root):
         findings.extend(check_file(path))
+    password_file = inventory_root / "lab-vault-password.txt"
+    if password_file.is_file():
+        findings.extend(check_lab_password(inventory_root, password_file, inventory_root / "lab"))
     return findings
 
 

@@ -3,7 +3,8 @@
 Stages are discovered from the tree (playbooks, molecule scenarios), run one after another and
 stopped at the first failure so that a broken lint costs seconds, not a molecule run. Stages
 that run pytest (the unit tests, and testinfra inside molecule's verify) count each test case
-from a JUnit XML report; every other stage counts as one check.
+from a JUnit XML report; every other stage counts as one check. The closing line also counts
+what was skipped: skipped test cases, and each stage not run after a failure.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Result:
     seconds: float
     passed: int
     failed: int
+    skipped: int = 0
 
 
 @dataclass(frozen=True)
@@ -89,11 +91,16 @@ def score(returncode: int, counts: Counts | None) -> tuple[int, int]:
     return counts.passed, failed
 
 
-def summary_line(results: Sequence[Result]) -> str:
-    """The closing line: 'N passed, N failed'."""
+def summary_line(results: Sequence[Result], not_run: Sequence[Stage] = ()) -> str:
+    """The closing line: 'N passed, N failed, N skipped'.
+
+    Skipped counts the test cases a stage skipped and every stage that did not run because an
+    earlier one failed (each counts as one), so that nothing that was not checked is silent.
+    """
     passed = sum(r.passed for r in results)
     failed = sum(r.failed for r in results)
-    return f"{passed} passed, {failed} failed"
+    skipped = sum(r.skipped for r in results) + len(not_run)
+    return f"{passed} passed, {failed} failed, {skipped} skipped"
 
 
 def find_playbooks(root: Path) -> list[Path]:
@@ -207,7 +214,7 @@ def run_stage(stage: Stage) -> Result:
     seconds = time.monotonic() - start
     counts = count_junit(report) if report is not None and report.exists() else None
     passed, failed = score(returncode, counts)
-    return Result(stage, returncode, seconds, passed, failed)
+    return Result(stage, returncode, seconds, passed, failed, counts.skipped if counts else 0)
 
 
 def print_table(results: Sequence[Result], not_run: Sequence[Stage]) -> None:
@@ -215,7 +222,9 @@ def print_table(results: Sequence[Result], not_run: Sequence[Stage]) -> None:
     print("\n--- summary ---")
     for r in results:
         status = "ok  " if r.failed == 0 else "FAIL"
-        print(f"{status} {r.seconds:7.1f}s  {r.passed:4d} passed {r.failed:3d} failed  {r.stage.name}")
+        skipped = f" {r.skipped:3d} skipped" if r.skipped else ""
+        counts = f"{r.passed:4d} passed {r.failed:3d} failed{skipped}"
+        print(f"{status} {r.seconds:7.1f}s  {counts}  {r.stage.name}")
     for stage in not_run:
         print(f"not run (an earlier stage failed): {stage.name}")
     total = sum(r.seconds for r in results)
@@ -242,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results.append(result)
             if result.failed:
                 print_table(results, stages[index + 1 :])
-                print(summary_line(results))
+                print(summary_line(results, stages[index + 1 :]))
                 return 1
         print_table(results, [])
         print(summary_line(results))

@@ -126,6 +126,18 @@ def test_operator_override_is_the_only_way_past_a_refusal() -> None:
     assert not decide(states, override="db9").ok
 
 
+def test_operator_override_is_refused_while_a_primary_component_runs() -> None:
+    states = [
+        NodeState("db1", primary=True, uuid=U1, seqno=-1),
+        NodeState("db2", uuid=U1, seqno=7, safe_to_bootstrap=True),
+        NodeState("db3", reachable=False),
+    ]
+    d = decide(states, override="db2")
+    assert d.action == "refuse" and d.bootstrap is None
+    assert "galera_bootstrap_node=db2" in d.reason and "Primary on db1" in d.reason
+    assert decide(states).action == "join-running"
+
+
 def test_states_from_facts() -> None:
     states = states_from_facts({"db1": {"uuid": U1, "seqno": "7", "safe_to_bootstrap": True}})
     assert states == [NodeState("db1", uuid=U1, seqno=7, safe_to_bootstrap=True)]

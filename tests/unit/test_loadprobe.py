@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from heroes_infra import loadprobe
 from heroes_infra.loadprobe import probe
 
 
@@ -62,5 +65,51 @@ def test_a_silent_server_costs_an_attempt_ten_intervals_not_five_seconds(silent_
 def test_the_answer_timeout_can_be_set(silent_server: int) -> None:
     began = time.monotonic()
     result = probe(args(silent_server, duration=0.2, answer_timeout=1.0))
-    assert result == {"ok": 0, "failed": 1, "longest_gap": 0.0}
+    assert (result["ok"], result["failed"]) == (0, 1)
+    # nothing answered: the whole run is the gap
+    assert 0.9 < result["longest_gap"] < 2.0
     assert 0.9 < time.monotonic() - began < 2.0
+
+
+class FlakyServer:
+    """A test double for the MySQL connection: answers the first ``answers`` attempts, then
+    every attempt fails (a server that dies and does not come back before the run ends)."""
+
+    def __init__(self, answers: int) -> None:
+        self.answers = answers
+        self.calls = 0
+
+    def connect(self, *_: object) -> FlakyServer:
+        self.calls += 1
+        if self.calls > self.answers:
+            raise ConnectionRefusedError(111, "refused")
+        return self
+
+    def cursor(self) -> contextlib.nullcontext[Any]:
+        return contextlib.nullcontext(self)
+
+    def execute(self, _query: str) -> None:
+        return None
+
+    def fetchone(self) -> tuple[int]:
+        return (1,)
+
+    def close(self) -> None:
+        return None
+
+
+def test_an_outage_that_lasts_to_the_end_is_the_longest_gap(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = FlakyServer(answers=3)
+    monkeypatch.setattr(loadprobe, "_connect", server.connect)
+    result = probe(args(0, duration=1.0))
+    assert result["ok"] == 3 and result["failed"] > 5
+    # three answers in the first 0.15 s, then nothing until the end of the 1 s run
+    assert result["longest_gap"] > 0.75, result
+
+
+def test_a_steady_server_has_short_gaps(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = FlakyServer(answers=10_000)
+    monkeypatch.setattr(loadprobe, "_connect", server.connect)
+    result = probe(args(0, duration=0.5))
+    assert result["failed"] == 0 and result["ok"] >= 5
+    assert result["longest_gap"] < 0.2, result

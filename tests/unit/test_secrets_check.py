@@ -66,3 +66,37 @@ def test_unencrypted_vault_file_is_refused(tmp_path: Path) -> None:
     assert len(findings) == 1
     assert "must be encrypted" in findings[0].message
     assert main([str(tmp_path)]) == 1
+
+
+def _encrypt(plain: str, password: bytes, vault_id: str = "default") -> str:
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    data: bytes = VaultLib([(vault_id, VaultSecret(password))]).encrypt(plain, vault_id=vault_id)
+    return data.decode()
+
+
+def _inline(cipher: str) -> str:
+    return "x_password: !vault |\n" + "".join(f"  {line}\n" for line in cipher.splitlines())
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_a_production_vault_that_opens_with_the_lab_password_is_refused(tmp_path: Path, inline: bool) -> None:
+    write(tmp_path, "lab-vault-password.txt", "lab-only\n")
+    write(tmp_path, "lab/group_vars/all/vault.yml", _encrypt("vault_a: 1\n", b"lab-only"))
+    cipher = _encrypt("vault_b: 2\n", b"lab-only", "prod")
+    if inline:
+        write(tmp_path, "production/group_vars/all/vars.yml", _inline(_encrypt("s3cret", b"lab-only")))
+    else:
+        write(tmp_path, "production/group_vars/all/vault.yml", cipher)
+    findings = check_tree(tmp_path)
+    assert [f.path.relative_to(tmp_path).parts[0] for f in findings] == ["production"]
+    assert "opens with the lab's committed vault password" in findings[0].message
+    assert "--vault-id prod@prompt" in findings[0].message
+
+
+def test_a_production_vault_with_its_own_password_passes(tmp_path: Path) -> None:
+    write(tmp_path, "lab-vault-password.txt", "lab-only\n")
+    write(tmp_path, "lab/group_vars/all/vault.yml", _encrypt("vault_a: 1\n", b"lab-only"))
+    write(tmp_path, "production/group_vars/all/vault.yml", _encrypt("vault_b: 2\n", b"prod-pw", "prod"))
+    write(tmp_path, "production/group_vars/all/vars.yml", _inline(_encrypt("s3cret", b"prod-pw", "prod")))
+    assert check_tree(tmp_path) == []

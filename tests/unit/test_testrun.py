@@ -44,9 +44,10 @@ def test_score(returncode: int, counts: Counts | None, expected: tuple[int, int]
 
 def test_summary_line_is_the_plain_closing_line() -> None:
     stage = Stage("s", "lint", ("true",), Path())
-    line = testrun.summary_line([Result(stage, 0, 1.0, 3, 0), Result(stage, 1, 1.0, 4, 2)])
-    assert line == "7 passed, 2 failed"
-    assert re.fullmatch(r"\d+ passed, \d+ failed", line)
+    line = testrun.summary_line([Result(stage, 0, 1.0, 3, 0, 1), Result(stage, 1, 1.0, 4, 2)], [stage])
+    # one skipped test case and one stage that did not run
+    assert line == "7 passed, 2 failed, 2 skipped"
+    assert re.fullmatch(r"\d+ passed, \d+ failed, \d+ skipped", line)
 
 
 def _tree(tmp_path: Path) -> Path:
@@ -107,7 +108,7 @@ def test_main_stops_at_first_failure_and_prints_summary(
     monkeypatch.setattr(testrun, "build_stages", lambda root, report_dir: stages)
     assert testrun.main(["--root", str(tmp_path)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[-1] == "1 passed, 1 failed"
+    assert out[-1] == "1 passed, 1 failed, 1 skipped"
     assert any("not run (an earlier stage failed): never" in line for line in out)
 
 
@@ -128,4 +129,4 @@ def test_main_counts_pytest_cases_from_junit(
     ]
     monkeypatch.setattr(testrun, "build_stages", lambda root, report_dir: stages)
     assert testrun.main(["--root", str(tmp_path)]) == 1
-    assert capsys.readouterr().out.splitlines()[-1] == "2 passed, 2 failed"
+    assert capsys.readouterr().out.splitlines()[-1] == "2 passed, 2 failed, 1 skipped"

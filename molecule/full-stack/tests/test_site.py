@@ -108,3 +108,22 @@ def test_preflight_refuses_a_shared_ups_before_any_change() -> None:
     assert "hypervisor hv-a: all 2 power supplies hang on ups ups-1" in out
     assert all(c["changed"] == 0 for c in recap(out).values())
     assert "Base of every host" not in out
+
+
+def test_a_changed_secret_is_reported_but_never_printed_by_check_diff() -> None:
+    """A real change of every secret-bearing template under --check --diff: the tasks that
+    render them say 'changed', and neither the old (vault) nor the new value is printed."""
+    canaries = {
+        "haproxy_stats_password": "diff-canary-stats-7f3a9c",
+        "galera_sst_password": "diff-canary-sst-51be02",
+    }
+    extra = " ".join(f"{k}={v}" for k, v in canaries.items())
+    proc = run_site("--check", "--diff", "-e", extra)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    hosts = recap(out)
+    # the change is real: every balancer's haproxy.cfg and every node's SST settings would change
+    for name in ("lb1", "lb2", "db1", "db2", "db3"):
+        assert hosts[name]["changed"] >= 1, (name, hosts[name])
+    for secret in [*canaries.values(), *lab_secrets()]:
+        assert secret not in out
