@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import ROOT
 
 GOOD: dict[str, object] = {"galera_sst_password": "a-long-enough-password"}
+OPTS = "galera_mysqld_options:"
 
 
 def inventory(nodes: int, arbitrators: int) -> dict[str, object]:
@@ -88,7 +89,7 @@ def test_a_host_in_both_groups_is_refused(tmp_path: Path) -> None:
         ({"galera_bootstrap_node": "db9"}, "galera_bootstrap_node must be empty or a member of galera"),
         (
             {"galera_users": [{"name": "app", "priv": "app.*:ALL"}]},
-            "galera_users entries need name, password",
+            "missing required arguments: password found in galera_users",
         ),
         ({"galera_sst_method": "xtrabackup"}, "galera_sst_method must be one of"),
         (
@@ -98,6 +99,18 @@ def test_a_host_in_both_groups_is_refused(tmp_path: Path) -> None:
         ),
         ({"galera_tls_enabled": True}, "galera_tls_ca_cert and galera_tls_cert must be PEM certificates"),
         ({"galera_tls_sst_mode": "VERIFY"}, "galera_tls_sst_mode must be one of"),
+        ({"galera_gcache_size": "256M\nwsrep_on=OFF"}, "galera_gcache_size must be a size"),
+        ({"galera_gcache_size": "1G;pc.ignore_sb=true"}, "galera_gcache_size must be a size"),
+        ({"galera_innodb_buffer_pool_size": "lots"}, "galera_innodb_buffer_pool_size must be a size"),
+        ({"galera_mysqld_options": {"max_allowed_packet": "64M\n[client]"}}, f"{OPTS} 'max_allowed_packet'"),
+        ({"galera_mysqld_options": {"sql_mode": "STRICT; x"}}, f"{OPTS} 'sql_mode'"),
+        ({"galera_mysqld_options": {"bad name": 1}}, f"{OPTS} 'bad name' must be a MariaDB option name"),
+        ({"galera_mysqld_options": {"wsrep-provider-options": "x"}}, "that the role does not set itself"),
+        ({"galera_mysqld_options": {"log_warnings": [1, 2]}}, f"{OPTS} 'log_warnings'"),
+        ({"galera_users": [{"name": "app", "password": "x" * 16, "priv": "app.*:ALL", "hots": "%"}]},
+         "galera_users.hots. Supported parameters include: host, name, password, priv"),
+        ({"galera_databases": [{"name": "app", "colation": "utf8mb4_bin"}]},
+         "galera_databases.colation. Supported parameters include: collation"),
     ],
 )
 def test_bad_input_names_the_variable(tmp_path: Path, variables: dict[str, object], message: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import testinfra
+import testinfra.utils.ansible_runner
 import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -27,10 +28,13 @@ def node(name: str) -> Host:
     return testinfra.get_host(f"ansible://{name}", ansible_inventory=os.environ["MOLECULE_INVENTORY_FILE"])
 
 
+# The tests that take the host fixture (through db) run on the Galera nodes only.
+testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
+    os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("galera")
+
+
 @pytest.fixture()
 def db(host: Host) -> Host:
-    if host.backend.get_hostname() not in NODES:
-        pytest.skip("not a Galera node")
     return host
 
 

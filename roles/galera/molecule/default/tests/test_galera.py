@@ -1,4 +1,8 @@
-"""Verify a three-node Galera cluster built by the galera role."""
+"""Verify a three-node Galera cluster built by the galera role.
+
+Tests that take the ``host`` fixture run on every node; the fault and runbook tests below take
+none and run once, reaching the nodes by name (``node()``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 import testinfra
 
 Host = Any
@@ -110,9 +113,7 @@ def seed(db: Host, table: str, rows: int) -> str:
     return sql(db, f"CHECKSUM TABLE app.{table}").split("\t")[1]
 
 
-def test_full_outage_is_recovered_from_the_node_the_data_choose(host: Host) -> None:
-    if host.backend.get_hostname() != NODES[0]:
-        pytest.skip("runs once, from the first node")
+def test_full_outage_is_recovered_from_the_node_the_data_choose() -> None:
     db1, db2, db3 = (node(n) for n in NODES)
     before = seed(db1, "outage", 200)
     # a clean stop of every node, db3 last: Galera marks db3 safe_to_bootstrap
@@ -130,9 +131,7 @@ def test_full_outage_is_recovered_from_the_node_the_data_choose(host: Host) -> N
         assert sql(db, "CHECKSUM TABLE app.outage").split("\t")[1] == before
 
 
-def test_refuses_when_a_node_of_a_stopped_cluster_is_unreachable(host: Host) -> None:
-    if host.backend.get_hostname() != NODES[0]:
-        pytest.skip("runs once, from the first node")
+def test_refuses_when_a_node_of_a_stopped_cluster_is_unreachable() -> None:
     db1, db2, db3 = (node(n) for n in NODES)
     for db in (db1, db2, db3):
         db.run("systemctl stop mariadb")
@@ -153,9 +152,7 @@ def test_refuses_when_a_node_of_a_stopped_cluster_is_unreachable(host: Host) -> 
     assert status(db1, "wsrep_cluster_size") == "3"
 
 
-def test_refuses_to_rename_the_running_cluster(host: Host) -> None:
-    if host.backend.get_hostname() != NODES[0]:
-        pytest.skip("runs once, from the first node")
+def test_refuses_to_rename_the_running_cluster() -> None:
     config = "/etc/mysql/mariadb.conf.d/70-heroes-galera.cnf"
     before = {n: node(n).file(config).content_string for n in NODES}
     result = converge("-e", "galera_cluster_name=renamed")
@@ -167,9 +164,7 @@ def test_refuses_to_rename_the_running_cluster(host: Host) -> None:
         assert status(node(n), "wsrep_cluster_size") == "3"
 
 
-def test_a_node_killed_hard_rejoins_by_ist(host: Host) -> None:
-    if host.backend.get_hostname() != NODES[0]:
-        pytest.skip("runs once, from the first node")
+def test_a_node_killed_hard_rejoins_by_ist() -> None:
     db1, db2 = node(NODES[0]), node(NODES[1])
     sql(db1, "CREATE TABLE IF NOT EXISTS app.ist (id INT PRIMARY KEY) ENGINE=InnoDB")
     since = db2.check_output("date '+%Y-%m-%d %H:%M:%S'")
@@ -184,6 +179,32 @@ def test_a_node_killed_hard_rejoins_by_ist(host: Host) -> None:
     assert "IST received" in log, log[-2000:]
 
 
+def test_a_node_whose_mariadb_failed_to_start_is_brought_back_by_a_plain_converge() -> None:
+    db1, db3 = node(NODES[0]), node(NODES[2])
+    db3.check_output("systemctl stop mariadb")
+    # writes the cluster acknowledges while db3 is out: each must be on every node afterwards
+    sql(db1, "CREATE TABLE IF NOT EXISTS app.failedstart (id INT PRIMARY KEY) ENGINE=InnoDB")
+    acknowledged = list(range(1, 51))
+    sql(db1, "REPLACE INTO app.failedstart VALUES " + ",".join(f"({i})" for i in acknowledged))
+    # a start that fails (an option mariadbd does not know) ...
+    broken = "/etc/mysql/mariadb.conf.d/99-molecule-broken.cnf"
+    db3.check_output(f"printf '[mysqld]\\nheroes-no-such-option = 1\\n' > {broken}")
+    assert db3.run("systemctl start mariadb").rc != 0
+    db3.check_output(f"rm {broken}")
+    # ... and the socket such a start leaves behind: a socket file nobody listens on
+    db3.check_output("install -d -o mysql -g mysql /run/mysqld && python3 -c "
+                     "'import socket; socket.socket(socket.AF_UNIX).bind(\"/run/mysqld/mysqld.sock\")'")
+    assert db3.file("/run/mysqld/mysqld.sock").is_socket
+    result = converge()
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    wait_synced(db3, 90)
+    for name in NODES:
+        db = node(name)
+        assert status(db, "wsrep_cluster_size") == "3"
+        ids = sql(db, "SET SESSION wsrep_sync_wait=1; SELECT id FROM app.failedstart ORDER BY id")
+        assert [int(i) for i in ids.split()] == acknowledged, name
+
+
 def playbook(path: str, *extra: str) -> subprocess.CompletedProcess[str]:
     repo = Path(__file__).resolve().parents[5]
     env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
@@ -192,9 +213,7 @@ def playbook(path: str, *extra: str) -> subprocess.CompletedProcess[str]:
                            str(repo / path)], capture_output=True, text=True, env=env, check=False)
 
 
-def test_the_sql_audit_reads_what_a_node_really_ran(host: Host) -> None:
-    if host.backend.get_hostname() != NODES[0]:
-        pytest.skip("runs once, from the first node")
+def test_the_sql_audit_reads_what_a_node_really_ran() -> None:
     db1 = node(NODES[0])
     assert sql(db1, "SELECT @@performance_schema") == "1"  # galera_mysqld_options in molecule.yml
     # what an old application sends: a named lock and a delayed insert (refused on InnoDB, but
@@ -210,9 +229,7 @@ def test_the_sql_audit_reads_what_a_node_really_ran(host: Host) -> None:
     assert "insert-delayed" in out and "get-lock" in out, out[-3000:]
 
 
-def test_refuses_to_switch_tls_in_one_step(host: Host) -> None:
-    if host.backend.get_hostname() != NODES[0]:
-        pytest.skip("runs once, from the first node")
+def test_refuses_to_switch_tls_in_one_step() -> None:
     config = "/etc/mysql/mariadb.conf.d/70-heroes-galera.cnf"
     before = {n: node(n).file(config).content_string for n in NODES}
     pem = "-----BEGIN CERTIFICATE-----\nnot checked before the refusal\n-----END CERTIFICATE-----"
@@ -237,9 +254,7 @@ def release(db: Host) -> str:
 
 
 # Last in this file: it leaves the nodes on Debian 13.
-def test_rolling_upgrade_to_debian_13_pins_donors_while_releases_are_mixed(host: Host) -> None:
-    if host.backend.get_hostname() != NODES[0]:
-        pytest.skip("runs once, from the first node")
+def test_rolling_upgrade_to_debian_13_pins_donors_while_releases_are_mixed() -> None:
     db1, db2, db3 = (node(n) for n in NODES)
     before = seed(db1, "upgrade", 300)
     no_reboot = json.dumps({"galera_upgrade_reboot": False})  # containers do not reboot
