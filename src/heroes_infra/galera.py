@@ -98,13 +98,15 @@ def parse_grastate(text: str) -> dict[str, Any]:
 
 
 _RECOVERED = re.compile(r"WSREP: Recovered position:?\s*([0-9a-f-]{36}):(-?\d+)")
+_START_POSITION = re.compile(r"^(?:--wsrep_start_position=)?([0-9a-f-]{36}):(-?\d+)\s*$", re.MULTILINE)
 
 
 def parse_recovered(log: str) -> tuple[str, int] | None:
-    """(uuid, seqno) from the output of `mysqld --wsrep-recover` (or galera_recovery)."""
+    """(uuid, seqno) from the output of `mysqld --wsrep-recover` (its log line), or of Debian's
+    `galera_recovery`, which prints ``--wsrep_start_position=<uuid>:<seqno>``."""
     matches = _RECOVERED.findall(log)
     if not matches:
-        bare = re.search(r"^([0-9a-f-]{36}):(-?\d+)\s*$", log.strip(), re.MULTILINE)
+        bare = _START_POSITION.search(log.strip())
         if not bare:
             return None
         return bare.group(1), int(bare.group(2))

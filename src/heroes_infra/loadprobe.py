@@ -4,7 +4,10 @@ Runs on the lab's client container (Python + PyMySQL only; copied there as one f
 
 ``web``: workers that each, at a steady rate, connect, run a short read/write transaction
 (BEGIN; INSERT; SELECT; COMMIT) and disconnect — what PHP applications do — until the stop
-file appears or the duration ends. Prints JSON: ok, failed, error codes, per-second throughput.
+file appears or the duration ends. Prints JSON: ok, failed, error codes, per-second throughput,
+and the longest stall (the longest time without any completed transaction, the run's start and
+end included). With ``--ack-file`` it writes the ids of every row whose COMMIT the server
+acknowledged (JSON list): a fault test then checks that each of them is on every node.
 
 ``persistent``: one connection kept open, ``SELECT 1`` every interval; on an error it counts
 it and reconnects (what a client with a connection pool sees).
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import threading
@@ -49,6 +53,8 @@ def web(args: argparse.Namespace) -> dict[str, Any]:
     ok = 0
     errors: Counter[str] = Counter()
     per_second: Counter[int] = Counter()
+    acknowledged: list[int] = []
+    completed: list[float] = []
     start = time.monotonic()
     stop_at = start + args.duration
     setup = _connect(args, 5)
@@ -73,14 +79,18 @@ def web(args: argparse.Namespace) -> dict[str, Any]:
                     with conn.cursor() as cur:
                         cur.execute("INSERT INTO probe_events (worker, at) VALUES (%s, %s)",
                                     (number, time.time()))
+                        row_id = int(cur.lastrowid)
                         cur.execute("SELECT COUNT(*) FROM probe_events WHERE worker = %s", (number,))
                         cur.fetchone()
                     conn.commit()
                 finally:
                     conn.close()
+                done = time.monotonic()
                 with lock:
                     ok += 1
-                    per_second[int(time.monotonic() - start)] += 1
+                    per_second[int(done - start)] += 1
+                    acknowledged.append(row_id)
+                    completed.append(done)
             except Exception as exc:
                 with lock:
                     errors[_code(exc)] += 1
@@ -90,10 +100,20 @@ def web(args: argparse.Namespace) -> dict[str, Any]:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.monotonic() - start
+    end = time.monotonic()
+    elapsed = end - start
     seconds = [per_second.get(s, 0) for s in range(int(elapsed))]
+    if args.ack_file:
+        with open(args.ack_file, "w") as out:
+            json.dump(sorted(acknowledged), out)
     return {"ok": ok, "failed": sum(errors.values()), "errors": dict(errors), "seconds": round(elapsed, 2),
-            "per_second": seconds}
+            "per_second": seconds, "longest_stall": round(longest_gap(start, sorted(completed), end), 3)}
+
+
+def longest_gap(start: float, times: Sequence[float], end: float) -> float:
+    """The longest time between start, each of the sorted times, and end."""
+    points = [start, *times, end]
+    return max((b - a for a, b in itertools.pairwise(points)), default=0.0)
 
 
 def probe(args: argparse.Namespace) -> dict[str, Any]:
@@ -161,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--answer-timeout", type=float, default=0.0,
                         help="probe: seconds an attempt waits for replies (default: 10 intervals)")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds at most")
+    parser.add_argument("--ack-file", default="",
+                        help="web: write the ids of the rows whose COMMIT was acknowledged here (JSON)")
     parser.add_argument("--stop-file", default="/tmp/heroes-loadprobe.stop",
                         help="stop when this file exists")
     args = parser.parse_args(argv)

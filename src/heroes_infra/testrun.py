@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -38,6 +39,9 @@ class Stage:
     cwd: Path
     junit: bool = False
     env: dict[str, str] = field(default_factory=dict)
+    # Runs beside the other parallel stages next to it (two at a time), its output kept in a
+    # log and printed whole when it ends.
+    parallel: bool = False
 
 
 @dataclass
@@ -110,18 +114,33 @@ def find_playbooks(root: Path) -> list[Path]:
     )
 
 
+LONG_MARK = "heroes-test: long"
+ALONE_MARK = "heroes-test: alone"
+WORKERS = 2
+
+
 def find_scenarios(root: Path) -> list[tuple[str, Path]]:
     """Molecule scenarios as (scenario name, directory to run molecule in).
 
-    Role scenarios (roles/<role>/molecule/<name>) come first, then the multi-host ones
-    (molecule/<name>), the most expensive, last.
+    Role scenarios (roles/<role>/molecule/<name>) come first, those whose molecule.yml says
+    ``heroes-test: long`` before the others (they start first when scenarios run two at a time),
+    then the multi-host ones (molecule/<name>), the most expensive, last.
     """
-    found: list[tuple[str, Path]] = []
-    for config in sorted((root / "roles").glob("*/molecule/*/molecule.yml")):
-        found.append((config.parent.name, config.parent.parent.parent))
+    roles = sorted((root / "roles").glob("*/molecule/*/molecule.yml"))
+    roles.sort(key=lambda config: LONG_MARK not in config.read_text())
+    found = [(config.parent.name, config.parent.parent.parent) for config in roles]
     for config in sorted((root / "molecule").glob("*/molecule.yml")):
         found.append((config.parent.name, root))
     return found
+
+
+def runs_alone(root: Path, name: str, cwd: Path) -> bool:
+    """Multi-host scenarios, and role scenarios whose molecule.yml says ``heroes-test: alone``
+    (their tests measure times), run with nothing beside them; the other role scenarios run
+    two at a time: much of a scenario is waiting for containers and services, not computing."""
+    if cwd == root:
+        return True
+    return ALONE_MARK in (cwd / "molecule" / name / "molecule.yml").read_text()
 
 
 def build_stages(root: Path, report_dir: Path) -> list[Stage]:
@@ -187,6 +206,7 @@ def build_stages(root: Path, report_dir: Path) -> list[Stage]:
                 cwd,
                 junit=True,
                 env={"PYTEST_ADDOPTS": f"--junitxml={report}"},
+                parallel=not runs_alone(root, name, cwd),
             )
         )
     return stages
@@ -202,15 +222,28 @@ def report_path(stage: Stage) -> Path | None:
     return None
 
 
-def run_stage(stage: Stage) -> Result:
-    """Run one stage with its output streamed to the terminal."""
-    print(f"\n=== {stage.name} ===", flush=True)
+def run_stage(stage: Stage, log: Path | None = None) -> Result:
+    """Run one stage with its output streamed to the terminal, or kept in ``log`` and printed
+    whole when it ends (a stage running beside another)."""
+    if log is None:
+        print(f"\n=== {stage.name} ===", flush=True)
+    else:
+        print(f"\n=== started: {stage.name} (beside another; output follows when it ends) ===", flush=True)
     report = report_path(stage)
     if report is not None and report.exists():
         report.unlink()
     start = time.monotonic()
     env = {**os.environ, **stage.env}
-    returncode = subprocess.run(stage.argv, cwd=stage.cwd, env=env, check=False).returncode
+    if log is None:
+        returncode = subprocess.run(stage.argv, cwd=stage.cwd, env=env, check=False).returncode
+    else:
+        with log.open("wb") as out:
+            returncode = subprocess.run(stage.argv, cwd=stage.cwd, env=env, check=False, stdout=out,
+                                        stderr=subprocess.STDOUT).returncode
+        with PRINT_LOCK:
+            print(f"\n=== {stage.name} (ended after {time.monotonic() - start:.0f} s) ===", flush=True)
+            sys.stdout.write(log.read_text(errors="replace"))
+            sys.stdout.flush()
     seconds = time.monotonic() - start
     counts = count_junit(report) if report is not None and report.exists() else None
     passed, failed = score(returncode, counts)
@@ -231,11 +264,50 @@ def print_table(results: Sequence[Result], not_run: Sequence[Stage]) -> None:
     print(f"total {total:.0f} s")
 
 
+@dataclass
+class Alongside:
+    """A command the molecule stages need (the lab images), run while lint and unit run: they
+    keep one core busy, building images mostly waits for downloads and the disk."""
+
+    stage: Stage
+    log: Path
+    process: subprocess.Popen[bytes]
+    started: float
+
+    @classmethod
+    def start(cls, command: str, cwd: Path, log: Path) -> Alongside:
+        name = f"{command} (alongside lint and unit)"
+        stage = Stage(name, "molecule", ("sh", "-c", command), cwd)
+        print(f"=== started alongside: {command} (log: {log}) ===", flush=True)
+        with log.open("wb") as out:
+            process = subprocess.Popen(stage.argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        return cls(stage, log, process, time.monotonic())
+
+    def stop(self) -> None:
+        """End it when the suite stops before it is needed."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait()
+
+    def finish(self) -> Result:
+        print(f"\n=== {self.stage.name} ===", flush=True)
+        returncode = self.process.wait()
+        seconds = time.monotonic() - self.started
+        lines = self.log.read_text(errors="replace").splitlines()
+        for line in lines if returncode else lines[-5:]:
+            print(line)
+        passed, failed = score(returncode, None)
+        return Result(self.stage, returncode, seconds, passed, failed)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", choices=GROUPS, action="append", help="run only these groups")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root")
     parser.add_argument("--list", action="store_true", help="list the stages and exit")
+    parser.add_argument("--alongside", default="",
+                        help="a shell command the molecule stages need (e.g. 'make images'), started at "
+                             "once and waited for before the first molecule stage")
     args = parser.parse_args(argv)
 
     root = args.root.resolve()
@@ -243,18 +315,86 @@ def main(argv: Sequence[str] | None = None) -> int:
         stages = [s for s in build_stages(root, Path(tmp)) if not args.only or s.group in args.only]
         if args.list:
             for stage in stages:
-                print(f"{stage.group:9s} {stage.name}")
+                beside = f"  ({WORKERS} at a time)" if stage.parallel else ""
+                print(f"{stage.group:9s} {stage.name}{beside}")
             return 0
-        results: list[Result] = []
-        for index, stage in enumerate(stages):
-            result = run_stage(stage)
-            results.append(result)
-            if result.failed:
-                print_table(results, stages[index + 1 :])
-                print(summary_line(results, stages[index + 1 :]))
+        alongside = None
+        if args.alongside and any(s.group == "molecule" for s in stages):
+            alongside = Alongside.start(args.alongside, root, Path(tmp) / "alongside.log")
+        try:
+            return run_all(stages, alongside, Path(tmp))
+        finally:
+            if alongside is not None:
+                alongside.stop()
+
+
+PRINT_LOCK = threading.Lock()
+
+
+def run_parallel(stages: Sequence[Stage], log_dir: Path) -> tuple[list[Result], list[Stage]]:
+    """Run stages WORKERS at a time, in order; once one fails no new one starts. Returns the
+    results in the stages' order and the stages that did not run."""
+    pending = list(enumerate(stages))
+    results: dict[int, Result] = {}
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not pending or any(r.failed for r in results.values()):
+                    return
+                index, stage = pending.pop(0)
+            result = run_stage(stage, log_dir / f"stage-{index}.log")
+            with lock:
+                results[index] = result
+
+    threads = [threading.Thread(target=worker) for _ in range(min(WORKERS, len(stages)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    not_run = [stage for i, stage in enumerate(stages) if i not in results]
+    return [results[i] for i in sorted(results)], not_run
+
+
+def run_all(stages: Sequence[Stage], alongside: Alongside | None, log_dir: Path | None = None) -> int:
+    """Run the stages in order (runs of parallel stages two at a time), stopping at the first
+    failure; print the table and the closing line."""
+    results: list[Result] = []
+    index = 0
+    while index < len(stages):
+        stage = stages[index]
+        if alongside is not None and stage.group == "molecule":
+            waited = alongside.finish()
+            alongside = None
+            results.append(waited)
+            if waited.failed:
+                print_table(results, stages[index:])
+                print(summary_line(results, stages[index:]))
                 return 1
-        print_table(results, [])
-        print(summary_line(results))
+        if stage.parallel:
+            end = index
+            while end < len(stages) and stages[end].parallel:
+                end += 1
+            with tempfile.TemporaryDirectory(prefix="heroes-test-logs-", dir=log_dir) as logs:
+                done, skipped = run_parallel(stages[index:end], Path(logs))
+            results.extend(done)
+            if any(r.failed for r in done):
+                not_run = [*skipped, *stages[end:]]
+                print_table(results, not_run)
+                print(summary_line(results, not_run))
+                return 1
+            index = end
+            continue
+        result = run_stage(stage)
+        results.append(result)
+        if result.failed:
+            print_table(results, stages[index + 1 :])
+            print(summary_line(results, stages[index + 1 :]))
+            return 1
+        index += 1
+    print_table(results, [])
+    print(summary_line(results))
     return 0
 
 

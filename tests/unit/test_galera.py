@@ -36,7 +36,9 @@ def test_parse_grastate_refuses_garbage(text: str) -> None:
 def test_parse_recovered_from_log_and_from_galera_recovery_output() -> None:
     log = f"2026-11-25 [Note] WSREP: Recovered position: {U1}:1234\n"
     assert parse_recovered(log) == (U1, 1234)
-    assert parse_recovered(f"--wsrep_start_position={U1}:77".split("=")[1]) == (U1, 77)
+    # what Debian's galera_recovery prints on stdout (seen on the lab after a power loss)
+    assert parse_recovered(f"--wsrep_start_position={U1}:77\n") == (U1, 77)
+    assert parse_recovered(f"{U1}:78") == (U1, 78)
     assert parse_recovered("nothing here") is None
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,7 +47,7 @@ def silent_server() -> Iterator[int]:
     listener.close()
 
 
-def args(port: int, **extra: float) -> argparse.Namespace:
+def args(port: int, **extra: object) -> argparse.Namespace:
     values = {"host": "127.0.0.1", "port": port, "user": "probe", "password": "", "database": "probe",
               "interval": 0.05, "duration": 1.5, "answer_timeout": 0.0, "stop_file": "/nonexistent/stop"}
     values.update(extra)
@@ -78,6 +80,8 @@ class FlakyServer:
     def __init__(self, answers: int) -> None:
         self.answers = answers
         self.calls = 0
+        self.lastrowid = 0
+        self.lock = threading.Lock()
 
     def connect(self, *_: object) -> FlakyServer:
         self.calls += 1
@@ -88,7 +92,12 @@ class FlakyServer:
     def cursor(self) -> contextlib.nullcontext[Any]:
         return contextlib.nullcontext(self)
 
-    def execute(self, _query: str) -> None:
+    def execute(self, query: str, _params: object = None) -> None:
+        if query.startswith("INSERT"):
+            with self.lock:
+                self.lastrowid += 1
+
+    def commit(self) -> None:
         return None
 
     def fetchone(self) -> tuple[int]:
@@ -113,3 +122,22 @@ def test_a_steady_server_has_short_gaps(monkeypatch: pytest.MonkeyPatch) -> None
     result = probe(args(0, duration=0.5))
     assert result["failed"] == 0 and result["ok"] >= 5
     assert result["longest_gap"] < 0.2, result
+
+
+def test_longest_gap_counts_the_start_and_the_end() -> None:
+    assert loadprobe.longest_gap(0.0, [1.0, 1.5, 4.0], 4.2) == 2.5
+    assert loadprobe.longest_gap(0.0, [0.2, 0.4], 3.0) == 2.6
+    assert loadprobe.longest_gap(0.0, [], 2.0) == 2.0
+
+
+def test_web_writes_the_ids_it_got_a_commit_for(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    server = FlakyServer(answers=25)  # the table's creation, then 24 transactions, then refusals
+    monkeypatch.setattr(loadprobe, "_connect", server.connect)
+    ack = tmp_path / "ack.json"
+    run = args(0, duration=1.0, workers=2, rate=40.0, ack_file=str(ack))
+    result = loadprobe.web(run)
+    ids = json.loads(ack.read_text())
+    assert result["ok"] == 24 and len(ids) == 24 and len(set(ids)) == 24
+    assert result["failed"] > 0
+    # the refusals last to the end of the run: the longest stall reaches it
+    assert result["longest_stall"] > 0.3, result

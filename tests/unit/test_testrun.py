@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,90 @@ def test_main_counts_pytest_cases_from_junit(
     monkeypatch.setattr(testrun, "build_stages", lambda root, report_dir: stages)
     assert testrun.main(["--root", str(tmp_path)]) == 1
     assert capsys.readouterr().out.splitlines()[-1] == "2 passed, 2 failed, 1 skipped"
+
+
+def test_alongside_runs_during_lint_and_molecule_waits_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    done = tmp_path / "images-built"
+    stages = [
+        # not built yet while lint runs: it runs alongside; built before molecule starts
+        Stage("lint", "lint", ("sh", "-c", f"test ! -e {done}"), tmp_path),
+        Stage("molecule", "molecule", ("test", "-e", str(done)), tmp_path),
+    ]
+    monkeypatch.setattr(testrun, "build_stages", lambda root, report_dir: stages)
+    assert testrun.main(["--root", str(tmp_path), "--alongside", f"sleep 1; touch {done}"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "3 passed, 0 failed, 0 skipped"
+
+
+def test_a_failed_alongside_command_stops_before_molecule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stages = [
+        Stage("lint", "lint", ("true",), tmp_path),
+        Stage("molecule", "molecule", ("true",), tmp_path),
+    ]
+    monkeypatch.setattr(testrun, "build_stages", lambda root, report_dir: stages)
+    assert testrun.main(["--root", str(tmp_path), "--alongside", "echo no docker here; exit 3"]) == 1
+    out = capsys.readouterr().out
+    assert "no docker here" in out
+    assert out.splitlines()[-1] == "1 passed, 1 failed, 1 skipped"
+
+
+def test_alongside_is_not_started_without_molecule_stages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "started"
+    stages = [Stage("lint", "lint", ("true",), tmp_path)]
+    monkeypatch.setattr(testrun, "build_stages", lambda root, report_dir: stages)
+    assert testrun.main(["--root", str(tmp_path), "--alongside", f"touch {marker}"]) == 0
+    assert not marker.exists()
+
+
+def test_parallel_stages_run_two_at_a_time_and_keep_their_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stages = [
+        Stage(f"role{i}", "molecule", ("sh", "-c", f"sleep 1; echo out-of-role{i}"), tmp_path, parallel=True)
+        for i in range(4)
+    ] + [Stage("full-stack", "molecule", ("true",), tmp_path)]
+    monkeypatch.setattr(testrun, "build_stages", lambda root, report_dir: stages)
+    began = time.monotonic()
+    assert testrun.main(["--root", str(tmp_path)]) == 0
+    assert time.monotonic() - began < 3.5  # four 1 s stages, two at a time: about 2 s
+    out = capsys.readouterr().out
+    for i in range(4):
+        assert f"out-of-role{i}" in out  # each kept log is printed whole
+    table = out.split("--- summary ---")[1].splitlines()[:-1]  # the rows, not the closing line
+    assert [line.split()[-1] for line in table if "passed" in line] == ["role0", "role1", "role2", "role3",
+                                                                         "full-stack"]
+    assert out.splitlines()[-1] == "5 passed, 0 failed, 0 skipped"
+
+
+def test_a_failed_parallel_stage_starts_no_new_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stages = [
+        Stage("long", "molecule", ("sh", "-c", "sleep 1"), tmp_path, parallel=True),
+        Stage("bad", "molecule", ("false",), tmp_path, parallel=True),
+        Stage("later", "molecule", ("true",), tmp_path, parallel=True),
+        Stage("full-stack", "molecule", ("true",), tmp_path),
+    ]
+    monkeypatch.setattr(testrun, "build_stages", lambda root, report_dir: stages)
+    assert testrun.main(["--root", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    # the running one finishes, the failed one counts, the rest is not run
+    assert out.splitlines()[-1] == "1 passed, 1 failed, 2 skipped"
+    assert "not run (an earlier stage failed): later" in out
+
+
+def test_marked_role_scenarios_start_first_and_timed_ones_run_alone(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    (root / "roles/zeta/molecule/default/molecule.yml").write_text("---\n# heroes-test: long\n")
+    (root / "roles/alpha/molecule/default/molecule.yml").write_text("---\n# heroes-test: alone\n")
+    assert [cwd.name for _, cwd in testrun.find_scenarios(root)] == ["zeta", "alpha", root.name]
+    stages = testrun.build_stages(root, tmp_path / "r")
+    molecule = {s.name: s.parallel for s in stages if s.argv[0] == "molecule"}
+    assert molecule == {"molecule test zeta/default": True, "molecule test alpha/default": False,
+                        "molecule test molecule/full-stack": False}

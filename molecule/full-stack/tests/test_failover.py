@@ -52,6 +52,14 @@ def playbook(path: str, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, cwd=ROOT, env=env, check=False)
 
 
+def record(test: str, result: dict[str, Any]) -> None:
+    """Keep a fault test's figures (a JSON line in $HEROES_FIGURES, default
+    /tmp/heroes-figures.jsonl): the closing note and the README quote them."""
+    figures = {k: result[k] for k in ("ok", "failed", "errors", "longest_stall") if k in result}
+    with open(os.environ.get("HEROES_FIGURES", "/tmp/heroes-figures.jsonl"), "a") as out:
+        out.write(json.dumps({"test": test, "at": time.time(), **figures}) + "\n")
+
+
 def holders() -> list[str]:
     return [lb for lb in BALANCERS if f" {VIP}/" in node(lb).check_output("ip -4 -o addr show dev eth0")]
 
@@ -112,6 +120,13 @@ def start(client: Host, mode: str, options: str, out: str) -> None:
                         f"nohup python3 {PROBE} {mode} {probe_args()} {options} > {out} 2>&1 &")
 
 
+def start_web(client: Host, tag: str) -> None:
+    """Web-style clients through the VIP; /tmp/<tag>.json their result, /tmp/<tag>-ack.json the
+    ids of the rows whose COMMIT they got back."""
+    start(client, "web", f"--workers 4 --rate 10 --duration 400 --ack-file /tmp/{tag}-ack.json",
+          f"/tmp/{tag}.json")
+
+
 def finish(client: Host, out: str, timeout: float = 30) -> dict[str, Any]:
     client.check_output("touch /tmp/heroes-loadprobe.stop")
     assert wait_for(lambda: client.file(out).contains("}"), timeout), client.file(out).content_string
@@ -156,21 +171,77 @@ def test_the_agent_says_up_on_every_synced_node() -> None:
         assert db.run(f"python3 {agent} check").rc == 1, "root is not the agent's account"
 
 
+def started_at() -> dict[str, str]:
+    return {n: node(n).check_output("systemctl show -p ExecMainStartTimestampMonotonic --value mariadb")
+            for n in NODES}
+
+
+def assert_acknowledged_on_every_node(client: Host, ack_file: str) -> int:
+    """Every row whose COMMIT a client got back is on every node; returns how many were checked."""
+    acknowledged = set(json.loads(client.file(ack_file).content_string))
+    assert acknowledged, "the client recorded no acknowledged write"
+    for name in NODES:
+        out = node(name).check_output(
+            "mariadb -N -B heroes_probe -e 'SET SESSION wsrep_sync_wait=1; SELECT id FROM probe_events'")
+        missing = acknowledged - {int(i) for i in out.split()}
+        assert not missing, (name, len(missing), sorted(missing)[:10])
+    return len(acknowledged)
+
+
+def restart_order(out: str) -> list[str]:
+    """The nodes in the order the restart path restarted them (its task names them)."""
+    import re
+
+    return re.findall(r"TASK \[galera : Restart MariaDB - (db\d)\]", out)
+
+
 def test_rolling_restart_under_web_clients_fails_no_transaction(settled: Host) -> None:
-    before = {n: node(n).check_output("systemctl show -p ExecMainStartTimestampMonotonic --value mariadb")
-              for n in NODES}
-    start(settled, "web", "--workers 4 --rate 10 --duration 400", "/tmp/web.json")
+    before = started_at()
+    start_web(settled, "web")
     time.sleep(3)
     proc = playbook("playbooks/maintenance/galera-rolling-restart.yml")
     time.sleep(2)
     result = finish(settled, "/tmp/web.json")
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    record("rolling-restart", result)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    after = started_at()
     for n in NODES:
-        after = node(n).check_output("systemctl show -p ExecMainStartTimestampMonotonic --value mariadb")
-        assert after != before[n], f"{n} was not restarted"
+        assert after[n] != before[n], f"{n} was not restarted"
+    # the writer (db1, first of haproxy_galera_writer_order) last
+    assert restart_order(out) == ["db3", "db2", "db1"], restart_order(out)
     assert result["failed"] == 0, result
     assert result["ok"] > 200, result
     assert all_up(), "every server is back UP and ready on both balancers"
+    assert assert_acknowledged_on_every_node(settled, "/tmp/web-ack.json") == result["ok"]
+
+
+def test_a_changed_mysqld_option_restarts_every_node_drained_with_no_failed_transaction(
+        settled: Host) -> None:
+    """database.yml (the tier's play of site.yml) with a changed mysqld option, under web-style
+    clients: the role's handler restarts each node the drained way, the writer last, 0 failed
+    transactions, every acknowledged write on every node; then the option is taken back the same
+    way (the lab stays as its inventory says)."""
+    for value, expected in (("1000", "1000"), (None, "100")):
+        options = {"galera_mysqld_options": {"max_connect_errors": value}} if value else {}
+        before = started_at()
+        start_web(settled, "cfg")
+        time.sleep(3)
+        proc = playbook("playbooks/database.yml", *(["-e", json.dumps(options)] if options else []))
+        time.sleep(2)
+        result = finish(settled, "/tmp/cfg.json")
+        record(f"config-change-{value or 'back'}", result)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, out[-3000:]
+        after = started_at()
+        for n in NODES:
+            assert after[n] != before[n], f"{n} was not restarted"
+            assert node(n).check_output("mariadb -N -B -e 'SELECT @@max_connect_errors'") == expected, n
+        assert "Drain the server on every balancer - db1" in out
+        assert restart_order(out) == ["db3", "db2", "db1"], restart_order(out)
+        assert result["failed"] == 0, result
+        assert all_up(), "every server is back UP and ready on both balancers"
+        assert assert_acknowledged_on_every_node(settled, "/tmp/cfg-ack.json") == result["ok"]
 
 
 def test_rolling_restart_refuses_to_drain_the_last_ready_server(settled: Host) -> None:
@@ -283,6 +354,34 @@ def test_a_reload_keeps_established_connections(settled: Host) -> None:
     assert settled.file("/tmp/reload.out").content_string.strip() == "True"
 
 
+def test_a_haproxy_config_change_reloads_under_web_clients_with_no_failed_transaction(settled: Host) -> None:
+    """loadbalancer.yml with a changed HAProxy setting, then the setting taken back: each run
+    rewrites haproxy.cfg and the handler reloads HAProxy on both balancers under web clients."""
+    def masters() -> dict[str, str]:
+        return {lb: node(lb).check_output("systemctl show -p MainPID --value haproxy") for lb in BALANCERS}
+
+    pids = masters()
+    start_web(settled, "reload")
+    time.sleep(2)
+    for extra in (["-e", "haproxy_server_maxconn=140"], []):
+        proc = playbook("playbooks/loadbalancer.yml", *extra)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, out[-3000:]
+        assert "RUNNING HANDLER [haproxy : Reload haproxy]" in out
+        maxconn = "140" if extra else "150"
+        for lb in BALANCERS:
+            config = node(lb).file("/etc/haproxy/haproxy.cfg").content_string
+            assert f"maxconn {maxconn} on-marked-down" in config
+    time.sleep(2)
+    result = finish(settled, "/tmp/reload.json")
+    record("haproxy-reload", result)
+    assert result["failed"] == 0, result
+    assert result["ok"] > 100, result
+    # a reload, not a restart: the master process is the same
+    assert masters() == pids
+    assert assert_acknowledged_on_every_node(settled, "/tmp/reload-ack.json") == result["ok"]
+
+
 def lb_maintenance(host: str, action: str) -> subprocess.CompletedProcess[str]:
     return playbook("playbooks/maintenance/loadbalancer-maintenance.yml", "-e", f"lb_host={host}",
                     "-e", f"lb_action={action}")
@@ -315,6 +414,42 @@ def test_a_balancer_is_taken_out_with_its_vip_moved_first_and_brought_back(settl
     assert back.returncode == 0, (back.stdout + back.stderr)[-3000:]
     assert wait_for(lambda: holders() == ["lb1"], 10), holders()
     assert node("lb1").service("keepalived").is_enabled
+
+
+def wsrep(name: str, variable: str) -> str:
+    return str(node(name).check_output(
+        f"mariadb -N -B -e \"SHOW GLOBAL STATUS LIKE '{variable}'\"")).split("\t")[-1].strip()
+
+
+def test_a_partitioned_writer_is_out_of_service_until_it_is_synced_again(settled: Host) -> None:
+    """The writer cut off the network under web-style load: the minority goes non-Primary and
+    out of service, clients keep working through the VIP, no client reaches it before it is
+    Synced again (no error 1047), it rejoins by IST, every acknowledged write is on every node."""
+    start_web(settled, "cut")
+    time.sleep(3)
+    since = node("db1").check_output("date '+%Y-%m-%d %H:%M:%S'")
+    subprocess.run(["docker", "network", "disconnect", "heroes-full-stack", "db1"], check=True)
+    try:
+        assert wait_for(lambda: wsrep("db1", "wsrep_cluster_status") == "non-Primary", 30)
+        assert wait_for(lambda: wsrep("db2", "wsrep_cluster_size") == "2", 30)
+        assert wait_for(lambda: all(servers(lb)["db1"]["status"].startswith("DOWN") for lb in BALANCERS), 10)
+        time.sleep(10)  # the cluster serves without it for a while
+    finally:
+        subprocess.run(["docker", "network", "connect", "--ip", "172.30.0.11", "heroes-full-stack", "db1"],
+                       check=True)
+    assert wait_for(lambda: wsrep("db1", "wsrep_local_state_comment") == "Synced", 60)
+    assert wait_for(all_up, 30)
+    time.sleep(3)
+    result = finish(settled, "/tmp/cut.json")
+    record("partition", result)
+    assert "1047" not in result["errors"], result["errors"]
+    # service went on without the writer: transactions completed in every 5 s of the run
+    per_second = result["per_second"]
+    assert all(sum(per_second[i:i + 5]) > 0 for i in range(0, len(per_second) - 5, 5)), per_second
+    assert wsrep("db1", "wsrep_cluster_size") == "3"
+    log = node("db1").check_output(f"journalctl -u mariadb --since '{since}' --no-pager")
+    assert "IST received" in log, log[-2000:]
+    assert assert_acknowledged_on_every_node(settled, "/tmp/cut-ack.json") == result["ok"]
 
 
 def test_every_node_down_gives_a_fast_error_and_service_resumes_without_restart(settled: Host) -> None:

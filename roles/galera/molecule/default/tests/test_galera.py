@@ -179,36 +179,128 @@ def test_a_node_killed_hard_rejoins_by_ist() -> None:
     assert "IST received" in log, log[-2000:]
 
 
-def test_a_node_whose_mariadb_failed_to_start_is_brought_back_by_a_plain_converge() -> None:
-    db1, db3 = node(NODES[0]), node(NODES[2])
-    db3.check_output("systemctl stop mariadb")
-    # writes the cluster acknowledges while db3 is out: each must be on every node afterwards
-    sql(db1, "CREATE TABLE IF NOT EXISTS app.failedstart (id INT PRIMARY KEY) ENGINE=InnoDB")
-    acknowledged = list(range(1, 51))
-    sql(db1, "REPLACE INTO app.failedstart VALUES " + ",".join(f"({i})" for i in acknowledged))
-    # a start that fails (an option mariadbd does not know) ...
-    broken = "/etc/mysql/mariadb.conf.d/99-molecule-broken.cnf"
-    db3.check_output(f"printf '[mysqld]\\nheroes-no-such-option = 1\\n' > {broken}")
-    assert db3.run("systemctl start mariadb").rc != 0
-    db3.check_output(f"rm {broken}")
-    # ... and the socket such a start leaves behind: a socket file nobody listens on
-    db3.check_output("install -d -o mysql -g mysql /run/mysqld && python3 -c "
-                     "'import socket; socket.socket(socket.AF_UNIX).bind(\"/run/mysqld/mysqld.sock\")'")
-    assert db3.file("/run/mysqld/mysqld.sock").is_socket
-    result = converge()
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    wait_synced(db3, 90)
+def acknowledged_rows(db: Host, table: str, count: int) -> list[int]:
+    """Rows written one autocommit INSERT each; all of them acknowledged when the client exits 0."""
+    sql(db, f"CREATE TABLE IF NOT EXISTS app.{table} (id INT PRIMARY KEY) ENGINE=InnoDB")
+    sql(db, ";".join(f"INSERT INTO app.{table} VALUES ({i})" for i in range(1, count + 1)))
+    return list(range(1, count + 1))
+
+
+def assert_rows_on_every_node(table: str, ids: list[int]) -> None:
     for name in NODES:
-        db = node(name)
-        assert status(db, "wsrep_cluster_size") == "3"
-        ids = sql(db, "SET SESSION wsrep_sync_wait=1; SELECT id FROM app.failedstart ORDER BY id")
-        assert [int(i) for i in ids.split()] == acknowledged, name
+        got = sql(node(name), f"SET SESSION wsrep_sync_wait=1; SELECT id FROM app.{table} ORDER BY id")
+        assert [int(i) for i in got.split()] == ids, name
+        assert status(node(name), "wsrep_cluster_size") == "3", name
+
+
+def power_loss() -> None:
+    """Every node killed at once (no clean shutdown), then its container started again."""
+    subprocess.run(["docker", "kill", *NODES], check=True, capture_output=True)
+    subprocess.run(["docker", "start", *NODES], check=True, capture_output=True)
+
+
+def test_power_loss_of_every_node_galera_restores_the_primary_component_by_itself() -> None:
+    ids = acknowledged_rows(node(NODES[0]), "powerloss", 200)
+    power_loss()
+    # MariaDB starts at boot; pc.recovery (gvwstate.dat) re-forms the Primary component once
+    # every member of the last view is back: nobody bootstraps
+    for name in NODES:
+        wait_synced(node(name), 180)
+    assert_rows_on_every_node("powerloss", ids)
+
+
+def test_power_loss_without_view_state_is_recovered_by_the_runbook() -> None:
+    """Where pc.recovery cannot help (the view state gone): seqno -1 everywhere, positions from
+    mysqld --wsrep-recover, the plan under --check, then the bootstrap and the joins."""
+    ids = acknowledged_rows(node(NODES[0]), "powerloss_runbook", 200)
+    try:
+        # MariaDB left down at the boot after the crash, to look at what the crash left behind
+        for name in NODES:
+            node(name).check_output("systemctl disable mariadb")
+        power_loss()
+        for name in NODES:
+            db = node(name)
+            assert wait_for_exec(db), name
+            db.check_output("rm -f /var/lib/mysql/gvwstate.dat")  # the view state is gone
+            grastate = db.file("/var/lib/mysql/grastate.dat").content_string
+            assert re.search(r"seqno:\s+-1", grastate) and "safe_to_bootstrap: 0" in grastate, grastate
+        plan = playbook("playbooks/maintenance/galera-recover.yml", "--check")
+        said = " ".join((plan.stdout + plan.stderr).split())
+        assert plan.returncode == 0, said[-3000:]
+        assert "has the highest seqno" in said, said[-3000:]
+        assert all(node(n).run("systemctl is-active mariadb").stdout.strip() != "active" for n in NODES)
+        done = playbook("playbooks/maintenance/galera-recover.yml")
+        assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    finally:
+        for name in NODES:
+            node(name).run("systemctl enable mariadb")
+    assert_rows_on_every_node("powerloss_runbook", ids)
+
+
+def wait_for_exec(db: Host, timeout: float = 60) -> bool:
+    """A restarted container answers commands (its systemd is up enough to run them)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if db.run("test -e /var/lib/mysql/grastate.dat").rc == 0:
+                return True
+        except Exception:
+            pass
+        time.sleep(1)
+    return False
+
+
+def test_a_stopped_node_bootstrap_refused_failed_start_then_one_converge_with_a_changed_option() -> None:
+    """One node out of the running cluster, three things on it (two converges, not six):
+    1. galera_bootstrap_node naming it is refused while the others run a Primary component;
+    2. its MariaDB fails to start (an option it does not know) and leaves its socket behind;
+    3. one plain converge with a changed option brings it back (it starts with the new files)
+       and restarts the two running nodes one at a time, each Synced before the next: no
+       balancer here, so the restart path drains nothing; writes acknowledged meanwhile are on
+       every node."""
+    db1, db2 = node(NODES[0]), node(NODES[1])
+    db2.check_output("systemctl stop mariadb")
+    refused = converge("-e", f"galera_bootstrap_node={NODES[1]}")
+    said = " ".join((refused.stdout + refused.stderr).split())
+    assert refused.returncode != 0
+    assert f"galera_bootstrap_node={NODES[1]} was given but the cluster runs" in said, said[-3000:]
+    assert db2.run("systemctl is-active mariadb").stdout.strip() != "active", "db2 was started"
+    assert status(db1, "wsrep_cluster_size") == "2" and status(db1, "wsrep_cluster_status") == "Primary"
+
+    broken = "/etc/mysql/mariadb.conf.d/99-molecule-broken.cnf"
+    db2.check_output(f"printf '[mysqld]\\nheroes-no-such-option = 1\\n' > {broken}")
+    assert db2.run("systemctl start mariadb").rc != 0
+    db2.check_output(f"rm {broken}")
+    assert db2.file("/run/mysqld/mysqld.sock").is_socket  # left behind; nobody listens on it
+    assert db2.run("mariadb -e 'SELECT 1'").rc != 0
+    ids = acknowledged_rows(db1, "failedstart", 50)
+
+    started = "systemctl show -p ExecMainStartTimestampMonotonic --value mariadb"
+    running = [NODES[0], NODES[2]]
+    before = {n: node(n).check_output(started) for n in running}
+    options = {"galera_mysqld_options": {"performance_schema": "ON", "max_connect_errors": "1000"}}
+    result = converge("-e", json.dumps(options))
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    restarted = re.findall(r"TASK \[galera : Restart MariaDB - (galera-db\d)\]", out)
+    assert restarted == running, restarted
+    steps = re.findall(r"TASK \[galera : (Restart MariaDB|Wait for Synced) - (galera-db\d)\]", out)
+    steps = steps[steps.index(("Restart MariaDB", restarted[0])):]  # the restart path's own
+    assert steps == [step for n in restarted for step in
+                     (("Restart MariaDB", n), ("Wait for Synced", n))], steps
+    assert "TASK [haproxy" not in out, "no balancer here: nothing is drained"
+    wait_synced(db2, 90)
+    for n in running:
+        assert node(n).check_output(started) != before[n], f"{n} was not restarted"
+    for n in NODES:
+        assert sql(node(n), "SELECT @@max_connect_errors") == "1000", n
+    assert_rows_on_every_node("failedstart", ids)
 
 
 def playbook(path: str, *extra: str) -> subprocess.CompletedProcess[str]:
     repo = Path(__file__).resolve().parents[5]
     env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
-           "ANSIBLE_FILTER_PLUGINS": str(repo / "plugins/filter")}
+           "ANSIBLE_FILTER_PLUGINS": str(repo / "plugins/filter"), "ANSIBLE_ROLES_PATH": str(repo / "roles")}
     return subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], *extra,
                            str(repo / path)], capture_output=True, text=True, env=env, check=False)
 
