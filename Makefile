@@ -60,9 +60,15 @@ topology: venv host
 
 # Every check, cheapest first; stops at the first failing stage. The host packages come first
 # (the unit tests draw with graphviz); the lab images (debootstrap, minutes on a fresh machine,
-# mostly downloads) are built alongside lint and unit, and the molecule stages wait for them.
-test: venv host
-	heroes-test --alongside '$(MAKE) --no-print-directory images'
+# mostly downloads) are built in the background while the virtualenv is made and lint and unit
+# run, and the molecule stages wait for them (tools/lab/await.sh).
+IMAGES_LOG := /tmp/heroes-test-images.log
+IMAGES_RC := /tmp/heroes-test-images.rc
+test: host
+	@rm -f $(IMAGES_RC)
+	@{ $(MAKE) --no-print-directory images > $(IMAGES_LOG) 2>&1; echo $$? > $(IMAGES_RC); } &
+	@$(MAKE) --no-print-directory venv
+	heroes-test --alongside 'tools/lab/await.sh $(IMAGES_LOG) $(IMAGES_RC)'
 
 lint: venv
 	heroes-test --only lint
