@@ -66,7 +66,7 @@ IMAGES_LOG := /tmp/heroes-test-images.log
 IMAGES_RC := /tmp/heroes-test-images.rc
 test: host
 	@rm -f $(IMAGES_RC)
-	@{ $(MAKE) --no-print-directory images > $(IMAGES_LOG) 2>&1; echo $$? > $(IMAGES_RC); } &
+	@{ rc=0; $(MAKE) --no-print-directory images > $(IMAGES_LOG) 2>&1 || rc=$$?; echo $$rc > $(IMAGES_RC); } &
 	@$(MAKE) --no-print-directory venv
 	heroes-test --alongside 'tools/lab/await.sh $(IMAGES_LOG) $(IMAGES_RC)'
 
