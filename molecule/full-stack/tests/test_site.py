@@ -121,6 +121,7 @@ SECRET_TASKS = {
     "galera : Create the directory of the restart mark",
     "galera : Mark the node for a restart",
     "galera : Create the users",
+    "galera : Create the SST user on the anchor (it replicates to every joiner)",
 }
 
 
