@@ -4,6 +4,8 @@ Used by the drain-aware maintenance playbooks (through the filter plugin) and by
 
     {{ show_stat_output | heroes_haproxy_servers('galera_write') }}
     -> [{"name": "db1", "status": "UP", "scur": 0, "backup": False, "weight": 1}, ...]
+    {{ show_stat_output | heroes_haproxy_writer('galera_write') }}
+    -> "db1" (the server new connections go to), "" when none is UP
 """
 
 from __future__ import annotations
@@ -35,3 +37,12 @@ def servers(show_stat: str, backend: str) -> list[dict[str, Any]]:
 def ready_others(show_stat: str, backend: str, server: str) -> list[str]:
     """Servers of ``backend`` other than ``server`` that are UP (not DRAIN, MAINT or DOWN)."""
     return [s["name"] for s in servers(show_stat, backend) if s["name"] != server and s["status"] == "UP"]
+
+
+def writer(show_stat: str, backend: str) -> str:
+    """The server ``backend`` sends new connections to: its first active server that is UP, else
+    (every active one down, drained or in maintenance) its first backup that is UP, as HAProxy
+    does without ``option allbackups``; "" when none is UP."""
+    up = [s for s in servers(show_stat, backend) if s["status"] == "UP"]
+    ordered = [s for s in up if not s["backup"]] + [s for s in up if s["backup"]]
+    return str(ordered[0]["name"]) if ordered else ""

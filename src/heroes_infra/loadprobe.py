@@ -8,6 +8,8 @@ file appears or the duration ends. Prints JSON: ok, failed, error codes, per-sec
 and the longest stall (the longest time without any completed transaction, the run's start and
 end included). With ``--ack-file`` it writes the ids of every row whose COMMIT the server
 acknowledged (JSON list): a fault test then checks that each of them is on every node.
+``--table`` names the table written (default ``probe_events``, created as InnoDB when missing;
+a table that exists is used as it is, whatever its engine).
 
 ``persistent``: one connection kept open, ``SELECT 1`` every interval; on an error it counts
 it and reconnects (what a client with a connection pool sees).
@@ -48,6 +50,12 @@ def _code(exc: BaseException) -> str:
     return str(first) if isinstance(first, int) else type(exc).__name__
 
 
+def _table_name(value: str) -> str:
+    if not value.replace("_", "").isalnum() or not value.isascii():
+        raise argparse.ArgumentTypeError(f"--table must be letters, digits and _ (got {value!r})")
+    return value
+
+
 def web(args: argparse.Namespace) -> dict[str, Any]:
     lock = threading.Lock()
     ok = 0
@@ -57,9 +65,10 @@ def web(args: argparse.Namespace) -> dict[str, Any]:
     completed: list[float] = []
     start = time.monotonic()
     stop_at = start + args.duration
+    table = args.table
     setup = _connect(args, 5)
     with setup.cursor() as cur:
-        cur.execute("CREATE TABLE IF NOT EXISTS probe_events (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+        cur.execute(f"CREATE TABLE IF NOT EXISTS `{table}` (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
                     "worker INT NOT NULL, at DOUBLE NOT NULL) ENGINE=InnoDB")
     setup.commit()
     setup.close()
@@ -77,10 +86,10 @@ def web(args: argparse.Namespace) -> dict[str, Any]:
                 conn = _connect(args, 2)
                 try:
                     with conn.cursor() as cur:
-                        cur.execute("INSERT INTO probe_events (worker, at) VALUES (%s, %s)",
+                        cur.execute(f"INSERT INTO `{table}` (worker, at) VALUES (%s, %s)",
                                     (number, time.time()))
                         row_id = int(cur.lastrowid)
-                        cur.execute("SELECT COUNT(*) FROM probe_events WHERE worker = %s", (number,))
+                        cur.execute(f"SELECT COUNT(*) FROM `{table}` WHERE worker = %s", (number,))
                         cur.fetchone()
                     conn.commit()
                 finally:
@@ -183,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds at most")
     parser.add_argument("--ack-file", default="",
                         help="web: write the ids of the rows whose COMMIT was acknowledged here (JSON)")
+    parser.add_argument("--table", default="probe_events", type=_table_name,
+                        help="web: the table written (created as InnoDB when missing)")
     parser.add_argument("--stop-file", default="/tmp/heroes-loadprobe.stop",
                         help="stop when this file exists")
     args = parser.parse_args(argv)

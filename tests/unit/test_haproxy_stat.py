@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from heroes_infra.haproxy_stat import ready_others, servers
+from heroes_infra.haproxy_stat import ready_others, servers, writer
 
 HEADER = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis," \
          "status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked," \
@@ -39,3 +39,16 @@ def test_ready_others_excludes_the_server_and_drained_or_down_ones() -> None:
 def test_unknown_backend_is_empty() -> None:
     assert servers(STAT, "nope") == []
     assert servers("", "galera_write") == []
+
+
+def test_writer_is_the_first_active_server_up_else_the_first_backup_up() -> None:
+    # db1 (active) drained: the first backup that is UP takes the writes
+    assert writer(STAT, "galera_write") == "db2"
+    back = STAT.replace("galera_write,db1,0,0,2,0,150,0,0,0,,,,0,0,0,0,DRAIN,0",
+                        "galera_write,db1,0,0,2,0,150,0,0,0,,,,0,0,0,0,UP,1")
+    assert back != STAT
+    assert writer(back, "galera_write") == "db1"
+    nobody = (HEADER + row("galera_write", "db1", 0, "DOWN", 0) + row("galera_write", "db2", 0, "MAINT", 1)
+              + row("galera_write", "db3", 0, "UP", 1))
+    assert writer(nobody, "galera_write") == "db3"
+    assert writer(nobody.replace(",UP,", ",DOWN,"), "galera_write") == ""

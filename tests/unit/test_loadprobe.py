@@ -49,7 +49,8 @@ def silent_server() -> Iterator[int]:
 
 def args(port: int, **extra: object) -> argparse.Namespace:
     values = {"host": "127.0.0.1", "port": port, "user": "probe", "password": "", "database": "probe",
-              "interval": 0.05, "duration": 1.5, "answer_timeout": 0.0, "stop_file": "/nonexistent/stop"}
+              "interval": 0.05, "duration": 1.5, "answer_timeout": 0.0, "stop_file": "/nonexistent/stop",
+              "table": "probe_events"}
     values.update(extra)
     return argparse.Namespace(**values)
 
@@ -82,6 +83,7 @@ class FlakyServer:
         self.calls = 0
         self.lastrowid = 0
         self.lock = threading.Lock()
+        self.queries: list[str] = []
 
     def connect(self, *_: object) -> FlakyServer:
         self.calls += 1
@@ -93,6 +95,7 @@ class FlakyServer:
         return contextlib.nullcontext(self)
 
     def execute(self, query: str, _params: object = None) -> None:
+        self.queries.append(query)
         if query.startswith("INSERT"):
             with self.lock:
                 self.lastrowid += 1
@@ -141,3 +144,15 @@ def test_web_writes_the_ids_it_got_a_commit_for(monkeypatch: pytest.MonkeyPatch,
     assert result["failed"] > 0
     # the refusals last to the end of the run: the longest stall reaches it
     assert result["longest_stall"] > 0.3, result
+
+
+def test_web_writes_the_table_it_is_told_and_refuses_a_name_that_is_not_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    server = FlakyServer(answers=5)
+    monkeypatch.setattr(loadprobe, "_connect", server.connect)
+    loadprobe.web(args(0, duration=0.3, workers=1, rate=20.0, table="legacy_hits", ack_file=""))
+    assert server.queries[0].startswith("CREATE TABLE IF NOT EXISTS `legacy_hits`")
+    assert any(q.startswith("INSERT INTO `legacy_hits`") for q in server.queries)
+    assert not any("probe_events" in q for q in server.queries)
+    with pytest.raises(SystemExit):
+        loadprobe.main(["web", "--host", "h", "--user", "u", "--database", "d", "--table", "x`; DROP"])
