@@ -73,48 +73,6 @@ def run_playbook(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_myisam_tables_are_reported_then_converted_with_every_row_on_every_node() -> None:
-    db1, db2, db3 = (node(n) for n in NODES)
-    sql(db1, "CREATE DATABASE IF NOT EXISTS legacy")
-    sql(db1, "DROP TABLE IF EXISTS legacy.hits, legacy.hits__myisam_old, legacy.hits__innodb")
-    sql(db1, "CREATE TABLE legacy.hits (id INT PRIMARY KEY, page VARCHAR(64)) ENGINE=MyISAM")
-    sql(db1, "INSERT INTO legacy.hits VALUES " + ",".join(f"({i}, 'p{i}')" for i in range(1, 101)))
-    # MyISAM rows are not replicated: db2 has the (replicated) table, but no rows
-    assert sql(db2, "SELECT COUNT(*) FROM legacy.hits") == "0"
-    playbook = "playbooks/maintenance/galera-myisam-to-innodb.yml"
-
-    report = run_playbook(playbook)
-    assert report.returncode == 0, report.stdout[-2000:]
-    assert "legacy.hits | MyISAM" in report.stdout
-    checked = run_playbook(playbook, "--check", "-e", "galera_myisam_confirm=yes")
-    assert checked.returncode == 0, checked.stdout[-2000:]
-    assert (
-        sql(
-            db1,
-            "SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA='legacy' AND TABLE_NAME='hits'",
-        )
-        == "MyISAM"
-    )
-
-    converted = run_playbook(playbook, "-e", "galera_myisam_confirm=yes")
-    assert converted.returncode == 0, converted.stdout[-3000:]
-    for db in (db1, db2, db3):
-        engine = sql(
-            db,
-            "SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA='legacy' AND TABLE_NAME='hits'",
-        )
-        assert engine == "InnoDB"
-        assert (
-            sql(db, "SET SESSION wsrep_sync_wait=1; SELECT COUNT(*), SUM(id) FROM legacy.hits") == "100\t5050"
-        )
-    # the old table is kept on the writer, and a dump was taken first
-    assert sql(db1, "SELECT COUNT(*) FROM legacy.hits__myisam_old") == "100"
-    assert db1.run("ls /var/backups/heroes-galera/legacy.hits.*.sql").rc == 0
-    # a second report finds nothing left to convert
-    again = run_playbook(playbook)
-    assert "every table is InnoDB" in again.stdout
-
-
 TLS = "/etc/mysql/tls"
 
 

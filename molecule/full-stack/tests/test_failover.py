@@ -176,13 +176,13 @@ def started_at() -> dict[str, str]:
             for n in NODES}
 
 
-def assert_acknowledged_on_every_node(client: Host, ack_file: str) -> int:
+def assert_acknowledged_on_every_node(client: Host, ack_file: str, table: str = "probe_events") -> int:
     """Every row whose COMMIT a client got back is on every node; returns how many were checked."""
     acknowledged = set(json.loads(client.file(ack_file).content_string))
     assert acknowledged, "the client recorded no acknowledged write"
     for name in NODES:
         out = node(name).check_output(
-            "mariadb -N -B heroes_probe -e 'SET SESSION wsrep_sync_wait=1; SELECT id FROM probe_events'")
+            f"mariadb -N -B heroes_probe -e 'SET SESSION wsrep_sync_wait=1; SELECT id FROM {table}'")
         missing = acknowledged - {int(i) for i in out.split()}
         assert not missing, (name, len(missing), sorted(missing)[:10])
     return len(acknowledged)
@@ -242,6 +242,68 @@ def test_a_changed_mysqld_option_restarts_every_node_drained_with_no_failed_tran
         assert result["failed"] == 0, result
         assert all_up(), "every server is back UP and ready on both balancers"
         assert assert_acknowledged_on_every_node(settled, "/tmp/cfg-ack.json") == result["ok"]
+
+
+def sql_on(name: str, query: str) -> str:
+    return str(node(name).check_output(f"mariadb -N -B -e {json.dumps(query)}")).strip()
+
+
+def test_myisam_conversion_runs_where_haproxy_writes_and_loses_no_write_made_meanwhile(
+        settled: Host) -> None:
+    """A MyISAM table written through the VIP while db1 is drained, so that HAProxy writes to
+    db2: the runbook reports it, changes nothing under --check, then converts it on db2 (where
+    the rows are, not on the first node of the group) while web clients go on writing to it:
+    0 failed transactions, and every acknowledged row is in the InnoDB table on every node."""
+    table = "heroes_probe.legacy_hits"
+    runbook = "playbooks/maintenance/galera-myisam-to-innodb.yml"
+    sql_on("db2", f"DROP TABLE IF EXISTS {table}, {table}__myisam_old, {table}__innodb")
+    sql_on("db2", f"CREATE TABLE {table} (id BIGINT AUTO_INCREMENT PRIMARY KEY, worker INT NOT NULL, "
+                  "at DOUBLE NOT NULL) ENGINE=MyISAM")
+    engine = ("SELECT ENGINE FROM information_schema.TABLES "
+              f"WHERE CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) = '{table}'")
+    try:
+        for lb in BALANCERS:
+            runtime(lb, "set server galera_write/db1 state drain")
+        start(settled, "web", "--workers 4 --rate 10 --duration 300 --table legacy_hits "
+                              "--ack-file /tmp/myisam-ack.json", "/tmp/myisam.json")
+        time.sleep(3)
+        # MyISAM rows are not replicated: only db2, the node written to, has them
+        assert int(sql_on("db2", f"SELECT COUNT(*) FROM {table}")) > 0
+        assert sql_on("db1", f"SELECT COUNT(*) FROM {table}") == "0"
+
+        report = playbook(runbook)
+        assert report.returncode == 0, report.stdout[-2000:]
+        assert "heroes_probe.legacy_hits | MyISAM" in report.stdout
+        assert "Reporting non-InnoDB tables on db2" in " ".join(report.stdout.split())
+        checked = playbook(runbook, "--check", "-e", "galera_myisam_confirm=yes")
+        assert checked.returncode == 0, checked.stdout[-2000:]
+        assert sql_on("db2", engine) == "MyISAM"
+
+        began = time.time()
+        converted = playbook(runbook, "-e", "galera_myisam_confirm=yes")
+        ended = time.time()
+        time.sleep(2)
+        result = finish(settled, "/tmp/myisam.json")
+    finally:
+        for lb in BALANCERS:
+            runtime(lb, "set server galera_write/db1 state ready")
+    record("myisam-conversion", result)
+    assert converted.returncode == 0, (converted.stdout + converted.stderr)[-3000:]
+    assert result["failed"] == 0, result
+    for name in NODES:
+        assert sql_on(name, engine) == "InnoDB", name
+    assert assert_acknowledged_on_every_node(settled, "/tmp/myisam-ack.json", "legacy_hits") == result["ok"]
+    # the clients wrote while the runbook ran (the triggers caught those writes, or the new table took them)
+    during = sql_on("db1", f"SELECT COUNT(*) FROM {table} WHERE at BETWEEN {began} AND {ended}")
+    assert int(during) > 10, during
+    # the old table is kept where the rows were, and a dump was taken first
+    assert int(sql_on("db2", f"SELECT COUNT(*) FROM {table}__myisam_old")) > 0
+    assert node("db2").run("ls /var/backups/heroes-galera/heroes_probe.legacy_hits.*.sql").rc == 0
+    triggers = "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'heroes_probe'"
+    assert sql_on("db2", triggers) == "0", "the capture triggers are gone"
+    again = playbook(runbook)
+    assert "every table is InnoDB" in again.stdout
+    sql_on("db2", f"DROP TABLE {table}__myisam_old")
 
 
 def test_rolling_restart_refuses_to_drain_the_last_ready_server(settled: Host) -> None:
