@@ -173,6 +173,43 @@ def test_a_node_killed_hard_rejoins_by_ist() -> None:
     assert "IST received" in log, log[-2000:]
 
 
+def test_a_node_killed_during_its_sst_comes_back_by_a_converge() -> None:
+    """db3 loses its state (a full SST is due), is killed (docker kill: power loss) while the SST
+    runs, boots with MariaDB left down, and one plain converge brings it back by a new SST; every
+    row acknowledged before, during and after is on every node."""
+    db1, db3 = node(NODES[0]), node(NODES[2])
+    marker = "/var/lib/mysql/sst_in_progress"  # the SST scripts' own, removed when one ends
+    ids = acknowledged_rows(db1, "sstkill", 100)
+    db3.check_output("systemctl stop mariadb && rm /var/lib/mysql/grastate.dat")
+    try:
+        db3.check_output("systemctl disable mariadb")  # left down at the next boot, for the converge
+        # start without waiting: the start job lasts as long as the SST does
+        db3.check_output("systemctl start --no-block mariadb")
+        deadline, seen = time.monotonic() + 60, False
+        while time.monotonic() < deadline and not seen:
+            seen = subprocess.run(["docker", "exec", NODES[2], "test", "-e", marker]).returncode == 0
+        assert seen, "db3 started no SST"
+        subprocess.run(["docker", "kill", NODES[2]], check=True, capture_output=True)
+        sql(db1, ";".join(f"INSERT INTO app.sstkill VALUES ({i})" for i in range(101, 151)))
+        ids += list(range(101, 151))
+        subprocess.run(["docker", "start", NODES[2]], check=True, capture_output=True)
+        assert wait_for_exec(db3, path="/var/lib/mysql")
+        assert db3.file(marker).exists, "the kill did not land during the SST"
+        assert db3.run("systemctl is-active mariadb").stdout.strip() != "active"
+        assert status(db1, "wsrep_cluster_size") == "2"
+
+        result = converge()
+        assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    finally:
+        db3.run("systemctl enable mariadb")
+    wait_synced(db3, 120)
+    assert not db3.file(marker).exists
+    assert db3.run("systemctl is-enabled mariadb").stdout.strip() == "enabled"
+    sql(db1, ";".join(f"INSERT INTO app.sstkill VALUES ({i})" for i in range(151, 201)))
+    ids += list(range(151, 201))
+    assert_rows_on_every_node("sstkill", ids)
+
+
 def acknowledged_rows(db: Host, table: str, count: int) -> list[int]:
     """Rows written one autocommit INSERT each; all of them acknowledged when the client exits 0."""
     sql(db, f"CREATE TABLE IF NOT EXISTS app.{table} (id INT PRIMARY KEY) ENGINE=InnoDB")
@@ -231,12 +268,12 @@ def test_power_loss_without_view_state_is_recovered_by_the_runbook() -> None:
     assert_rows_on_every_node("powerloss_runbook", ids)
 
 
-def wait_for_exec(db: Host, timeout: float = 60) -> bool:
+def wait_for_exec(db: Host, timeout: float = 60, path: str = "/var/lib/mysql/grastate.dat") -> bool:
     """A restarted container answers commands (its systemd is up enough to run them)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if db.run("test -e /var/lib/mysql/grastate.dat").rc == 0:
+            if db.run(f"test -e {path}").rc == 0:
                 return True
         except Exception:
             pass
