@@ -14,6 +14,12 @@ a table that exists is used as it is, whatever its engine).
 ``persistent``: one connection kept open, ``SELECT 1`` every interval; on an error it counts
 it and reconnects (what a client with a connection pool sees).
 
+``pool``: ``--workers`` connections kept open (an application's connection pool), each running
+the web transaction (INSERT; SELECT @@hostname; COMMIT) every ``1/--rate`` seconds; on an error
+it counts it and reconnects. Besides ok/failed/errors and ``--ack-file`` it prints, per node
+that committed, how many commits and the wall-clock time of the last one (``last_commit``): a
+test then sees whether a pool went on writing on a node that was no longer the writer.
+
 ``probe``: one TCP connect + ``SELECT 1`` every interval (a new connection each time); prints
 the longest gap between two successful probes, in seconds (from the start to the first
 success and from the last success to the end count too: an outage that lasts to the end of the
@@ -56,6 +62,15 @@ def _table_name(value: str) -> str:
     return value
 
 
+def _ensure_table(args: argparse.Namespace) -> None:
+    setup = _connect(args, 5)
+    with setup.cursor() as cur:
+        cur.execute(f"CREATE TABLE IF NOT EXISTS `{args.table}` (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+                    "worker INT NOT NULL, at DOUBLE NOT NULL) ENGINE=InnoDB")
+    setup.commit()
+    setup.close()
+
+
 def web(args: argparse.Namespace) -> dict[str, Any]:
     lock = threading.Lock()
     ok = 0
@@ -66,12 +81,7 @@ def web(args: argparse.Namespace) -> dict[str, Any]:
     start = time.monotonic()
     stop_at = start + args.duration
     table = args.table
-    setup = _connect(args, 5)
-    with setup.cursor() as cur:
-        cur.execute(f"CREATE TABLE IF NOT EXISTS `{table}` (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
-                    "worker INT NOT NULL, at DOUBLE NOT NULL) ENGINE=InnoDB")
-    setup.commit()
-    setup.close()
+    _ensure_table(args)
 
     def worker(number: int) -> None:
         nonlocal ok
@@ -176,28 +186,81 @@ def persistent(args: argparse.Namespace) -> dict[str, Any]:
     return {"ok": ok, "failed": sum(errors.values()), "errors": dict(errors)}
 
 
+def pool(args: argparse.Namespace) -> dict[str, Any]:
+    lock = threading.Lock()
+    errors: Counter[str] = Counter()
+    commits: Counter[str] = Counter()
+    last_commit: dict[str, float] = {}
+    acknowledged: list[int] = []
+    stop_at = time.monotonic() + args.duration
+    table = args.table
+    _ensure_table(args)
+
+    def worker(number: int) -> None:
+        interval = 1.0 / args.rate
+        conn: Any = None
+        while time.monotonic() < stop_at and not os.path.exists(args.stop_file):
+            began = time.monotonic()
+            try:
+                if conn is None:
+                    conn = _connect(args, 2)
+                with conn.cursor() as cur:
+                    cur.execute(f"INSERT INTO `{table}` (worker, at) VALUES (%s, %s)", (number, time.time()))
+                    row_id = int(cur.lastrowid)
+                    cur.execute("SELECT @@hostname")
+                    server = str(cur.fetchone()[0])
+                conn.commit()
+                with lock:
+                    commits[server] += 1
+                    last_commit[server] = time.time()
+                    acknowledged.append(row_id)
+            except Exception as exc:
+                with lock:
+                    errors[_code(exc)] += 1
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                conn = None
+            time.sleep(max(0.0, interval - (time.monotonic() - began)))
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(args.workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if args.ack_file:
+        with open(args.ack_file, "w") as out:
+            json.dump(sorted(acknowledged), out)
+    return {"ok": sum(commits.values()), "failed": sum(errors.values()), "errors": dict(errors),
+            "commits": dict(commits), "last_commit": {k: round(v, 3) for k, v in last_commit.items()}}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="heroes-loadprobe", description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["web", "probe", "persistent"])
+    parser.add_argument("mode", choices=["web", "probe", "persistent", "pool"])
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, default=3306)
     parser.add_argument("--user", required=True)
     parser.add_argument("--password", default=os.environ.get("PROBE_PASSWORD", ""))
     parser.add_argument("--database", required=True)
     parser.add_argument("--workers", type=int, default=8)
-    parser.add_argument("--rate", type=float, default=25.0, help="web: transactions per second per worker")
+    parser.add_argument("--rate", type=float, default=25.0,
+                        help="web, pool: transactions per second per worker")
     parser.add_argument("--interval", type=float, default=0.05, help="probe: seconds between probes")
     parser.add_argument("--answer-timeout", type=float, default=0.0,
                         help="probe: seconds an attempt waits for replies (default: 10 intervals)")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds at most")
     parser.add_argument("--ack-file", default="",
-                        help="web: write the ids of the rows whose COMMIT was acknowledged here (JSON)")
+                        help="web, pool: write the ids of the rows whose COMMIT was acknowledged here (JSON)")
     parser.add_argument("--table", default="probe_events", type=_table_name,
-                        help="web: the table written (created as InnoDB when missing)")
+                        help="web, pool: the table written (created as InnoDB when missing)")
     parser.add_argument("--stop-file", default="/tmp/heroes-loadprobe.stop",
                         help="stop when this file exists")
     args = parser.parse_args(argv)
-    result = {"web": web, "probe": probe, "persistent": persistent}[args.mode](args)
+    result = {"web": web, "probe": probe, "persistent": persistent, "pool": pool}[args.mode](args)
     print(json.dumps(result))
     return 0
 

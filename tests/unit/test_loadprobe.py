@@ -156,3 +156,18 @@ def test_web_writes_the_table_it_is_told_and_refuses_a_name_that_is_not_one(
     assert not any("probe_events" in q for q in server.queries)
     with pytest.raises(SystemExit):
         loadprobe.main(["web", "--host", "h", "--user", "u", "--database", "d", "--table", "x`; DROP"])
+
+
+def test_pool_keeps_its_connections_and_says_where_it_committed_last(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    server = FlakyServer(answers=3)  # the table's creation and two connections, then refusals
+    monkeypatch.setattr(loadprobe, "_connect", server.connect)
+    ack = tmp_path / "ack.json"
+    began = time.time()
+    result = loadprobe.pool(args(0, duration=0.5, workers=2, rate=20.0, ack_file=str(ack)))
+    # two connections kept for the whole run: about 10 commits each, no reconnect needed
+    assert server.calls == 3, server.calls
+    assert result["failed"] == 0 and result["ok"] >= 12, result
+    assert result["commits"] == {"1": result["ok"]}
+    assert began < result["last_commit"]["1"] <= time.time()
+    assert len(json.loads(ack.read_text())) == result["ok"]

@@ -195,14 +195,31 @@ def restart_order(out: str) -> list[str]:
     return re.findall(r"TASK \[galera : Restart MariaDB - (db\d)\]", out)
 
 
-def test_rolling_restart_under_web_clients_fails_no_transaction(settled: Host) -> None:
-    before = started_at()
+def cert_failures() -> int:
+    """Writes that Galera refused at certification (a conflict with another node's), every node."""
+    return sum(int(wsrep(n, "wsrep_local_cert_failures")) for n in NODES)
+
+
+def test_rolling_restart_under_web_clients_and_a_pool_fails_no_transaction_and_fails_back(
+        settled: Host) -> None:
+    """The rolling restart under web-style clients and a connection pool (persistent writers):
+    0 failed web transactions; the pool loses its connections only where a restart or the
+    failback cuts them (connection errors, never a deadlock or a refused write) and, once the
+    writer is back, commits on the writer only (its sessions on the backup were shut down);
+    no certification failure; every acknowledged write of both is on every node."""
+    before, conflicts = started_at(), cert_failures()
     start_web(settled, "web")
+    start(settled, "pool", "--workers 3 --rate 20 --duration 400 --ack-file /tmp/pool-ack.json",
+          "/tmp/pool.json")
     time.sleep(3)
-    proc = playbook("playbooks/maintenance/galera-rolling-restart.yml")
-    time.sleep(2)
+    # the pool's sessions never end by themselves: a drain waits 5 s for them, not 30
+    proc = playbook("playbooks/maintenance/galera-rolling-restart.yml", "-e", "galera_drain_timeout=5")
+    done = time.time()
+    time.sleep(3)
     result = finish(settled, "/tmp/web.json")
+    pooled = finish(settled, "/tmp/pool.json")
     record("rolling-restart", result)
+    record("rolling-restart-pool", {**pooled, "cert_failures": cert_failures() - conflicts})
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     after = started_at()
@@ -214,6 +231,14 @@ def test_rolling_restart_under_web_clients_fails_no_transaction(settled: Host) -
     assert result["ok"] > 200, result
     assert all_up(), "every server is back UP and ready on both balancers"
     assert assert_acknowledged_on_every_node(settled, "/tmp/web-ack.json") == result["ok"]
+    # the pool: cut connections only, back on the writer after the failback
+    # client-side codes (2000 and up: the connection was lost) or PyMySQL's 0 (it was closed)
+    assert all(code == "0" or (code.isdigit() and int(code) >= 2000) for code in pooled["errors"]), pooled
+    assert pooled["commits"].get("db1", 0) > 0, pooled
+    late = {server: at for server, at in pooled["last_commit"].items() if server != "db1" and at > done}
+    assert not late, f"the pool wrote beside the writer after the restart: {late}"
+    assert cert_failures() == conflicts
+    assert assert_acknowledged_on_every_node(settled, "/tmp/pool-ack.json") == pooled["ok"]
 
 
 def test_a_changed_mysqld_option_restarts_every_node_drained_with_no_failed_transaction(
