@@ -96,17 +96,18 @@ def record(test: str, figures: dict[str, float]) -> None:
 
 def test_a_cut_vrrp_link_gives_two_holders_until_it_heals_then_one(settled: None) -> None:
     """The link between the peers cut both ways while both hosts stay up (each one's packets to
-    the other refused by a policy rule, which binds every route lookup, keepalived's to its
-    interface too; a blackhole route does not): keepalived-b no longer hears keepalived-a's adverts
-    and takes the VIP as well, so both hold it (VRRP's known split brain) for as long as the cut
-    lasts; both journals say MASTER. Once the link heals, keepalived-b hears the higher priority
-    and gives the VIP back: one holder again, for both VIPs. The times are recorded."""
+    the other sent to a MAC address nobody has, by a permanent neighbour entry: keepalived sends
+    its adverts past the routing table, so a route or a rule would not stop them): keepalived-b
+    no longer hears keepalived-a's adverts and takes the VIP as well, so both hold it (VRRP's
+    known split brain) for as long as the cut lasts; keepalived-b's journal says MASTER. Once
+    the link heals, keepalived-b hears the higher priority and gives the VIP back: one holder
+    again, for both VIPs. The times are recorded."""
     a, b = peer("keepalived-a"), peer("keepalived-b")
     routes = {a: "172.31.13.22", b: "172.31.13.21"}
     since = b.check_output("date '+%Y-%m-%d %H:%M:%S'")
     began = time.monotonic()
     for host, to in routes.items():
-        host.check_output(f"ip rule add to {to} prohibit")
+        host.check_output(f"ip neigh replace {to} lladdr 02:00:00:00:00:99 dev eth0 nud permanent")
     try:
         both = wait_for_holders(FAST, list(PEERS), 5)
         split = time.monotonic() - began
@@ -115,7 +116,7 @@ def test_a_cut_vrrp_link_gives_two_holders_until_it_heals_then_one(settled: None
         assert holders(FAST) == list(PEERS), "two holders for as long as the link is cut"
     finally:
         for host, to in routes.items():
-            host.run(f"ip rule del to {to} prohibit")
+            host.run(f"ip neigh del {to} dev eth0")
     healed = time.monotonic()
     assert wait_for_holders(FAST, ["keepalived-a"], 5) == ["keepalived-a"]
     heal = time.monotonic() - healed
