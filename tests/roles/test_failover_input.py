@@ -52,6 +52,8 @@ def run(tmp_path: Path, role: str, variables: dict[str, Any], first_change: str)
         ({"haproxy_galera_writer_order": ["db9"]}, "haproxy_galera_writer_order must list members of galera"),
         ({"haproxy_timeout_queue": "two seconds"}, "haproxy_timeout_* and haproxy_check_interval values"),
         ({"haproxy_galera_group": "nope"}, "haproxy_galera_group ('nope') must name an inventory group"),
+        ({"galera_node_address": "db1.example"},
+         "members all have galera_node_address or host_address set to an IPv4 address"),
         ({"haproxy_galera_read_backend": "galera_write"}, "must be two different names"),
         ({"haproxy_galera_write_backend": "galera write"}, "got 'galera write' and 'galera_read'"),
         ({"haproxy_admin_socket": "admin.sock"}, "haproxy_admin_socket an absolute path (got 'admin.sock')"),
