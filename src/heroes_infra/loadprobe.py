@@ -125,14 +125,22 @@ def web(args: argparse.Namespace) -> dict[str, Any]:
     if args.ack_file:
         with open(args.ack_file, "w") as out:
             json.dump(sorted(acknowledged), out)
+    stall, stall_from = longest_gap_from(start, sorted(completed), end)
+    # where the stall began, as wall-clock time: to line it up with the servers' logs
+    wall = time.time() - (time.monotonic() - stall_from)
     return {"ok": ok, "failed": sum(errors.values()), "errors": dict(errors), "seconds": round(elapsed, 2),
-            "per_second": seconds, "longest_stall": round(longest_gap(start, sorted(completed), end), 3)}
+            "per_second": seconds, "longest_stall": round(stall, 3), "longest_stall_from": round(wall, 3)}
 
 
 def longest_gap(start: float, times: Sequence[float], end: float) -> float:
     """The longest time between start, each of the sorted times, and end."""
+    return longest_gap_from(start, times, end)[0]
+
+
+def longest_gap_from(start: float, times: Sequence[float], end: float) -> tuple[float, float]:
+    """The longest gap between start, each of the sorted times, and end, and where it begins."""
     points = [start, *times, end]
-    return max((b - a for a, b in itertools.pairwise(points)), default=0.0)
+    return max(((b - a, a) for a, b in itertools.pairwise(points)), default=(0.0, start))
 
 
 def probe(args: argparse.Namespace) -> dict[str, Any]:

@@ -130,6 +130,8 @@ def test_a_steady_server_has_short_gaps(monkeypatch: pytest.MonkeyPatch) -> None
 def test_longest_gap_counts_the_start_and_the_end() -> None:
     assert loadprobe.longest_gap(0.0, [1.0, 1.5, 4.0], 4.2) == 2.5
     assert loadprobe.longest_gap(0.0, [0.2, 0.4], 3.0) == 2.6
+    assert loadprobe.longest_gap_from(0.0, [1.0, 1.5, 4.0], 4.2) == (2.5, 1.5)
+    assert loadprobe.longest_gap_from(5.0, [], 5.0) == (0.0, 5.0)
     assert loadprobe.longest_gap(0.0, [], 2.0) == 2.0
 
 
@@ -138,12 +140,15 @@ def test_web_writes_the_ids_it_got_a_commit_for(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(loadprobe, "_connect", server.connect)
     ack = tmp_path / "ack.json"
     run = args(0, duration=1.0, workers=2, rate=40.0, ack_file=str(ack))
+    began = time.time()
     result = loadprobe.web(run)
     ids = json.loads(ack.read_text())
     assert result["ok"] == 24 and len(ids) == 24 and len(set(ids)) == 24
     assert result["failed"] > 0
     # the refusals last to the end of the run: the longest stall reaches it
     assert result["longest_stall"] > 0.3, result
+    # it began when the refusals did: after the start, before the end minus its length
+    assert began <= result["longest_stall_from"] <= time.time() - result["longest_stall"] + 0.05, result
 
 
 def test_web_writes_the_table_it_is_told_and_refuses_a_name_that_is_not_one(
