@@ -49,6 +49,62 @@ def _ports(rule: Mapping[str, Any], label: str, problems: list[str]) -> list[int
     return sorted(set(good))
 
 
+def _sources(
+    sources: Sequence[str],
+    groups: Mapping[str, Sequence[str]],
+    addresses: Mapping[str, str | None],
+    label: str,
+    problems: list[str],
+) -> tuple[set[str], set[str]]:
+    """Groups, hosts (their host_address), addresses and networks, as networks by family."""
+    v4: set[str] = set()
+    v6: set[str] = set()
+    for source in sources:
+        if source in groups:
+            hosts = list(groups[source])
+        elif source in addresses:
+            hosts = [source]
+        else:
+            net = _network(source)
+            if net is None:
+                problems.append(f"{label}: {source!r} is no inventory group, host, address or network")
+                continue
+            (v4 if net.version == 4 else v6).add(str(net))
+            continue
+        for host in hosts:
+            net = _network(str(addresses.get(host) or ""))
+            if net is None:
+                problems.append(f"{label}: {host} (from {source!r}) has no host_address to allow")
+                continue
+            (v4 if net.version == 4 else v6).add(str(net))
+    return v4, v6
+
+
+def mysql_hosts(
+    sources: Sequence[Any],
+    groups: Mapping[str, Sequence[str]],
+    addresses: Mapping[str, str | None],
+    label: str,
+) -> list[str]:
+    """The same sources as a rule's ``from``, as MariaDB account hosts: an address as it is, a
+    network as address/netmask (MariaDB's form). Raises FirewallError naming ``label``."""
+    problems: list[str] = []
+    if not isinstance(sources, list) or not sources or not all(isinstance(s, str) for s in sources):
+        raise FirewallError(f"{label}: from must be a non-empty list of groups, hosts, addresses or "
+                            f"networks, got {sources!r}")
+    v4, v6 = _sources(sources, groups, addresses, label, problems)
+    if not v4 and not v6 and not problems:
+        problems.append(f"{label}: from {sources} resolves to no address (empty groups?)")
+    if problems:
+        raise FirewallError("; ".join(problems))
+    hosts = []
+    for text in _collapse(v4) + _collapse(v6):
+        net = ipaddress.ip_network(text)
+        single = net.num_addresses == 1
+        hosts.append(str(net.network_address) if single else f"{net.network_address}/{net.netmask}")
+    return hosts
+
+
 def resolve(
     rules: Sequence[Any],
     groups: Mapping[str, Sequence[str]],
@@ -88,26 +144,7 @@ def resolve(
             problems.append(f"{label}: from must be a non-empty list of groups, hosts, addresses or "
                             f"networks, got {sources!r}")
             continue
-        v4: set[str] = set()
-        v6: set[str] = set()
-        for source in sources:
-            if source in groups:
-                hosts = list(groups[source])
-            elif source in addresses:
-                hosts = [source]
-            else:
-                net = _network(source)
-                if net is None:
-                    problems.append(f"{label}: {source!r} is no inventory group, host, address or network")
-                    continue
-                (v4 if net.version == 4 else v6).add(str(net))
-                continue
-            for host in hosts:
-                net = _network(str(addresses.get(host) or ""))
-                if net is None:
-                    problems.append(f"{label}: {host} (from {source!r}) has no host_address to allow")
-                    continue
-                (v4 if net.version == 4 else v6).add(str(net))
+        v4, v6 = _sources(sources, groups, addresses, label, problems)
         if not v4 and not v6 and not any(p.startswith(label) for p in problems):
             problems.append(f"{label}: from {sources} resolves to no address (empty groups?)")
         resolved.append({"name": name, "proto": proto, "ports": ports,

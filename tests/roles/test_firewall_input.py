@@ -24,7 +24,8 @@ from tests.roles.test_common_input import run_role
         ({"firewall_rules": [{"name": "web", "ports": [80]}]}, "missing required arguments: from"),
     ],
 )
-def test_bad_input_fails_naming_the_variable(tmp_path: Path, variables: dict[str, object], message: str) -> None:
+def test_bad_input_fails_naming_the_variable(
+        tmp_path: Path, variables: dict[str, object], message: str) -> None:
     proc = run_role(tmp_path, "firewall", variables)
     out = " ".join((proc.stdout + proc.stderr).split())
     assert proc.returncode != 0, out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from heroes_infra.firewall import FirewallError, resolve, sources
+from heroes_infra.firewall import FirewallError, mysql_hosts, resolve, sources
 
 GROUPS = {"galera": ["db1", "db2"], "haproxy": ["lb1"], "galera_arbitrator": [], "all": ["db1", "db2", "lb1"]}
 ADDRESSES: dict[str, str | None] = {"db1": "172.30.0.11", "db2": "172.30.0.12", "lb1": "172.30.0.21",
@@ -64,3 +64,12 @@ def test_networks_inside_others_are_merged_away() -> None:
     got = resolve([{"name": "x", "ports": [22], "from": ["172.30.0.0/24", "db1", "db2", "10.1.2.3"]}],
                   GROUPS, ADDRESSES)
     assert got[0]["v4"] == ["10.1.2.3/32", "172.30.0.0/24"]
+
+
+def test_mysql_hosts_are_addresses_and_networks_with_their_netmask() -> None:
+    assert mysql_hosts(["haproxy", "db1", "10.0.0.0/8"], GROUPS, ADDRESSES, "galera_users[0]") == [
+        "10.0.0.0/255.0.0.0", "172.30.0.11", "172.30.0.21"]
+    with pytest.raises(FirewallError, match=r"galera_users\[0\]: 'nope' is no inventory group"):
+        mysql_hosts(["nope"], GROUPS, ADDRESSES, "galera_users[0]")
+    with pytest.raises(FirewallError, match="resolves to no address"):
+        mysql_hosts(["galera_arbitrator"], GROUPS, ADDRESSES, "galera_users[0]")

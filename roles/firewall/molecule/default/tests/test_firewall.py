@@ -32,7 +32,7 @@ def connects(client: str, address: str, port: int) -> bool:
     """A TCP connection from the client, 2 s at most (a dropped SYN times out)."""
     script = ("import socket,sys\ns=socket.socket()\ns.settimeout(2)\n"
               f"sys.exit(s.connect_ex(({address!r}, {port})))")
-    return node(client).run(f"python3 -c {json.dumps(script)}").rc == 0
+    return bool(node(client).run(f"python3 -c {json.dumps(script)}").rc == 0)
 
 
 def converge(*extra: str) -> subprocess.CompletedProcess[str]:
