@@ -40,8 +40,9 @@ def converge(*extra: str) -> subprocess.CompletedProcess[str]:
     repo = Path(__file__).resolve().parents[5]
     env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
            "ANSIBLE_ROLES_PATH": str(repo / "roles"), "ANSIBLE_FILTER_PLUGINS": str(repo / "plugins/filter")}
-    return subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], *extra,
-                           str(scenario / "converge.yml")], capture_output=True, text=True, env=env, check=False)
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    command = ["ansible-playbook", "-i", inventory, *extra, str(scenario / "converge.yml")]
+    return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
 
 
 def test_the_rules_are_loaded_at_boot_from_a_private_file(host: Host) -> None:
@@ -66,7 +67,8 @@ def test_a_stranger_reaches_nothing(server: str) -> None:
     for port in (8080, 8081, 22):
         assert not connects(STRANGER, address, port), port
     # the listeners are there: from the server itself (loopback) they answer
-    assert node(server).run("python3 -c \"import socket; socket.create_connection(('127.0.0.1', 8080), 2)\"").rc == 0
+    local = "import socket; socket.create_connection(('127.0.0.1', 8080), 2)"
+    assert node(server).run(f"python3 -c {json.dumps(local)}").rc == 0
 
 
 HOLD = """
