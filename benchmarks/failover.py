@@ -44,6 +44,9 @@ PROBE = "/usr/local/bin/heroes-loadprobe"
 STOP = "/tmp/heroes-loadprobe.stop"
 
 
+CLIENT = "172.30.0.100"  # inventory/lab/host_vars/client.yml
+
+
 def container(host: str) -> str:
     return f"heroes-lab-{host}"
 
@@ -191,19 +194,30 @@ def overhead(password: str, threads: int, seconds: int, rounds: int) -> dict[str
     cores), in rotating order so that drift hits every side alike; medians compared."""
     writer = "172.30.0.11:3306"
     targets = {"direct": writer, "vip": f"{VIP}:3306", "socat": "172.30.0.21:3399"}
-    sysbench("cleanup", writer, password, threads)
-    sysbench("prepare", writer, password, threads)
-    sh("docker", "exec", "-d", container("lb1"), "socat", "TCP-LISTEN:3399,fork,reuseaddr",
-       f"TCP:{writer}")
-    runs: dict[str, list[float]] = {side: [] for side in targets}
-    sides = list(targets)
+    # The lab's firewall and grants let only the balancers reach db1's MariaDB: for the "direct"
+    # side, db1 is opened to the client (a rule and an account of the probe user from its
+    # address) for the benchmark's duration only.
+    opened = f"ip saddr {CLIENT} tcp dport 3306 accept comment \"benchmark direct side\""
+    dexec("db1", f"nft insert rule inet heroes input {opened}")
+    dexec("db1", f"mariadb -e \"CREATE USER IF NOT EXISTS probe@'{CLIENT}' IDENTIFIED BY '{password}'; "
+                 f"GRANT ALL ON heroes_probe.* TO probe@'{CLIENT}'\"")
     try:
-        for i in range(rounds):
-            for side in sides[i % 3:] + sides[:i % 3]:
-                runs[side].append(sysbench("run", targets[side], password, threads, seconds))
-    finally:
-        dexec("lb1", "pkill -f 'socat TCP-LISTEN:3399'", check=False)
         sysbench("cleanup", writer, password, threads)
+        sysbench("prepare", writer, password, threads)
+        sh("docker", "exec", "-d", container("lb1"), "socat", "TCP-LISTEN:3399,fork,reuseaddr",
+           f"TCP:{writer}")
+        runs: dict[str, list[float]] = {side: [] for side in targets}
+        sides = list(targets)
+        try:
+            for i in range(rounds):
+                for side in sides[i % 3:] + sides[:i % 3]:
+                    runs[side].append(sysbench("run", targets[side], password, threads, seconds))
+        finally:
+            dexec("lb1", "pkill -f 'socat TCP-LISTEN:3399'", check=False)
+            sysbench("cleanup", writer, password, threads)
+    finally:
+        dexec("db1", f"mariadb -e \"DROP USER IF EXISTS probe@'{CLIENT}'\"", check=False)
+        dexec("db1", "systemctl reload heroes-firewall", check=False)
     median = {side: statistics.median(values) for side, values in runs.items()}
     return {"threads": threads, "seconds": seconds, "runs": runs, "direct_tps": median["direct"],
             "vip_tps": median["vip"], "socat_tps": median["socat"],

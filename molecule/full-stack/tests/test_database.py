@@ -60,6 +60,53 @@ def test_galera_listens_on_the_lab_address(db: Host) -> None:
     assert db.socket(f"tcp://{address}:3306").is_listening
 
 
+ADDRESSES = {"db1": "172.30.0.11", "db2": "172.30.0.12", "db3": "172.30.0.13"}
+DATABASE_PORTS = (3306, 4444, 4567, 4568, 9200)
+PROBE_PORTS = """
+import json, socket, sys
+from concurrent.futures import ThreadPoolExecutor
+def reach(target):
+    s = socket.socket(); s.settimeout(2)
+    try:
+        return target, s.connect_ex(tuple(target)) == 0
+    finally:
+        s.close()
+targets = json.loads(sys.argv[1])
+with ThreadPoolExecutor(len(targets)) as pool:
+    print(json.dumps({f"{h}:{p}": ok for (h, p), ok in pool.map(reach, targets)}))
+"""
+
+
+def reachable(source: str, targets: list[tuple[str, int]]) -> dict[str, bool]:
+    """Which of the targets a TCP connection from the source host reaches (2 s each, at once)."""
+    host = node(source)
+    host.check_output(f"cat > /root/reach.py <<'EOF'\n{PROBE_PORTS}\nEOF")
+    return dict(json.loads(host.check_output(f"python3 /root/reach.py '{json.dumps(targets)}'")))
+
+
+def test_only_the_balancers_and_the_members_reach_the_database_ports() -> None:
+    """The host firewall (roles/firewall, rules in group_vars): from the client, a lab host that
+    is neither a member nor a balancer, nothing of MariaDB, replication, IST, SST or the agent
+    answers on any node (so it can't join the cluster or read the agent), while the VIP serves
+    it; a balancer reaches MariaDB and the agent but not replication; a member reaches
+    replication. MariaDB's own wsrep_allowlist names the members, and the application account
+    exists from the balancers' addresses only."""
+    outside = reachable("client", [(a, p) for a in ADDRESSES.values() for p in DATABASE_PORTS]
+                        + [("172.30.0.20", 3306)])
+    assert outside.pop("172.30.0.20:3306"), "the VIP serves the client"
+    assert not any(outside.values()), {k: v for k, v in outside.items() if v}
+    balancer = reachable("lb1", [("172.30.0.12", p) for p in DATABASE_PORTS])
+    assert balancer == {"172.30.0.12:3306": True, "172.30.0.12:9200": True, "172.30.0.12:4444": False,
+                        "172.30.0.12:4567": False, "172.30.0.12:4568": False}, balancer
+    member = reachable("db1", [("172.30.0.12", 4567)])
+    assert member == {"172.30.0.12:4567": True}
+    for name in NODES:
+        allow = set(sql(node(name), "SELECT @@wsrep_allowlist").split(","))
+        assert allow == set(ADDRESSES.values()), (name, allow)
+    hosts = sql(node("db1"), "SELECT Host FROM mysql.global_priv WHERE User = 'probe' ORDER BY Host")
+    assert hosts.split() == ["172.30.0.21", "172.30.0.22"], hosts
+
+
 def run_playbook(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
     inventory = str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent)

@@ -1,0 +1,78 @@
+"""Ansible filters: the host firewall's rules (heroes_infra.firewall), for roles/firewall.
+
+{{ rules | heroes_firewall_problems(groups, hostvars, 'firewall_rules') }} -> problems ("" : fine)
+{{ rules | heroes_firewall_resolve(groups, hostvars) }}    -> rules with v4/v6 source addresses
+{{ firewall_ssh_from | heroes_firewall_sources('firewall_ssh_from') }} -> {"v4": [...], "v6": [...]}
+{{ firewall_ssh_from | heroes_firewall_sources_problems('firewall_ssh_from') }} -> problems ("": fine)
+{{ user.from | heroes_mysql_hosts(groups, hostvars, 'galera_users[0]') }} -> MariaDB account hosts
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+_SRC = Path(__file__).resolve().parents[2] / "src"
+if str(_SRC) not in sys.path:
+    sys.path.insert(0, str(_SRC))
+
+from heroes_infra.firewall import FirewallError, mysql_hosts, resolve, sources  # noqa: E402
+
+
+def _addresses(hostvars: Mapping[str, Any]) -> dict[str, str | None]:
+    return {str(h): (hostvars[h].get("host_address") if isinstance(hostvars[h], Mapping) else None)
+            for h in hostvars}
+
+
+def heroes_firewall_problems(rules: Sequence[Any], groups: Mapping[str, Sequence[str]],
+                             hostvars: Mapping[str, Any], variable: str = "firewall_rules") -> str:
+    try:
+        resolve(rules, {g: list(m) for g, m in groups.items()}, _addresses(hostvars), variable)
+    except FirewallError as exc:
+        return str(exc)
+    return ""
+
+
+def heroes_firewall_resolve(rules: Sequence[Any], groups: Mapping[str, Sequence[str]],
+                            hostvars: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return resolve(rules, {g: list(m) for g, m in groups.items()}, _addresses(hostvars))
+
+
+def heroes_firewall_sources(text: Sequence[str], variable: str) -> dict[str, list[str]]:
+    return sources(text, variable)
+
+
+def heroes_firewall_sources_problems(text: Sequence[str], variable: str) -> str:
+    try:
+        sources(text, variable)
+    except FirewallError as exc:
+        return str(exc)
+    return ""
+
+
+def heroes_mysql_hosts(sources_: Sequence[Any], groups: Mapping[str, Sequence[str]],
+                       hostvars: Mapping[str, Any], label: str) -> list[str]:
+    return mysql_hosts(sources_, {g: list(m) for g, m in groups.items()}, _addresses(hostvars), label)
+
+
+def heroes_mysql_hosts_problems(sources_: Sequence[Any], groups: Mapping[str, Sequence[str]],
+                                hostvars: Mapping[str, Any], label: str) -> str:
+    try:
+        heroes_mysql_hosts(sources_, groups, hostvars, label)
+    except FirewallError as exc:
+        return str(exc)
+    return ""
+
+
+class FilterModule:
+    """heroes-infra filters."""
+
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        return {"heroes_firewall_problems": heroes_firewall_problems,
+                "heroes_firewall_resolve": heroes_firewall_resolve,
+                "heroes_firewall_sources": heroes_firewall_sources,
+                "heroes_firewall_sources_problems": heroes_firewall_sources_problems,
+                "heroes_mysql_hosts": heroes_mysql_hosts,
+                "heroes_mysql_hosts_problems": heroes_mysql_hosts_problems}
