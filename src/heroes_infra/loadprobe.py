@@ -6,7 +6,8 @@ Runs on the lab's client container (Python + PyMySQL only; copied there as one f
 (BEGIN; INSERT; SELECT; COMMIT) and disconnect — what PHP applications do — until the stop
 file appears or the duration ends. Prints JSON: ok, failed, error codes, per-second throughput,
 and the longest stall (the longest time without any completed transaction, the run's start and
-end included). With ``--ack-file`` it writes the ids of every row whose COMMIT the server
+end included), with the wall-clock times where it began and of the first 50 failures (to line
+them up with the servers' logs). With ``--ack-file`` it writes the ids of every row whose COMMIT the server
 acknowledged (JSON list): a fault test then checks that each of them is on every node.
 ``--table`` names the table written (default ``probe_events``, created as InnoDB when missing;
 a table that exists is used as it is, whatever its engine).
@@ -78,6 +79,7 @@ def web(args: argparse.Namespace) -> dict[str, Any]:
     per_second: Counter[int] = Counter()
     acknowledged: list[int] = []
     completed: list[float] = []
+    failures: list[list[Any]] = []  # [wall-clock time, code] of the first 50
     start = time.monotonic()
     stop_at = start + args.duration
     table = args.table
@@ -113,6 +115,8 @@ def web(args: argparse.Namespace) -> dict[str, Any]:
             except Exception as exc:
                 with lock:
                     errors[_code(exc)] += 1
+                    if len(failures) < 50:
+                        failures.append([round(time.time(), 3), _code(exc)])
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(args.workers)]
     for thread in threads:
@@ -129,7 +133,8 @@ def web(args: argparse.Namespace) -> dict[str, Any]:
     # where the stall began, as wall-clock time: to line it up with the servers' logs
     wall = time.time() - (time.monotonic() - stall_from)
     return {"ok": ok, "failed": sum(errors.values()), "errors": dict(errors), "seconds": round(elapsed, 2),
-            "per_second": seconds, "longest_stall": round(stall, 3), "longest_stall_from": round(wall, 3)}
+            "per_second": seconds, "longest_stall": round(stall, 3), "longest_stall_from": round(wall, 3),
+            "failures": failures}
 
 
 def longest_gap(start: float, times: Sequence[float], end: float) -> float:

@@ -149,6 +149,7 @@ def test_web_writes_the_ids_it_got_a_commit_for(monkeypatch: pytest.MonkeyPatch,
     assert result["longest_stall"] > 0.3, result
     # it began when the refusals did: after the start, before the end minus its length
     assert began <= result["longest_stall_from"] <= time.time() - result["longest_stall"] + 0.05, result
+    assert result["failures"] and all(began <= at <= time.time() for at, _ in result["failures"]), result
 
 
 def test_web_writes_the_table_it_is_told_and_refuses_a_name_that_is_not_one(
