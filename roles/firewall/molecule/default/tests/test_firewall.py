@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import time
 from pathlib import Path
@@ -29,10 +30,15 @@ def node(name: str) -> Host:
 
 
 def connects(client: str, address: str, port: int) -> bool:
-    """A TCP connection from the client, 2 s at most (a dropped SYN times out)."""
-    script = ("import socket,sys\ns=socket.socket()\ns.settimeout(2)\n"
-              f"sys.exit(s.connect_ex(({address!r}, {port})))")
-    return bool(node(client).run(f"python3 -c {json.dumps(script)}").rc == 0)
+    """A TCP connection from the client, 2 s at most (a dropped SYN times out). The probe itself
+    must run: a probe that fails to start is an error, never "closed"."""
+    script = ("import socket\n"
+              "s = socket.socket()\n"
+              "s.settimeout(2)\n"
+              f"print('open' if s.connect_ex(({address!r}, {port})) == 0 else 'closed')\n")
+    result = node(client).run(f"python3 -c {shlex.quote(script)}")
+    assert result.rc == 0 and result.stdout.strip() in ("open", "closed"), (result.stdout, result.stderr)
+    return bool(result.stdout.strip() == "open")
 
 
 def converge(*extra: str) -> subprocess.CompletedProcess[str]:
@@ -68,7 +74,7 @@ def test_a_stranger_reaches_nothing(server: str) -> None:
         assert not connects(STRANGER, address, port), port
     # the listeners are there: from the server itself (loopback) they answer
     local = "import socket; socket.create_connection(('127.0.0.1', 8080), 2)"
-    assert node(server).run(f"python3 -c {json.dumps(local)}").rc == 0
+    assert node(server).run(f"python3 -c {shlex.quote(local)}").rc == 0
 
 
 HOLD = """
