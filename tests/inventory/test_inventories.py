@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -83,3 +84,33 @@ def test_failure_domain_check_accepts_the_inventory(name: str) -> None:
     report = check_inventory(inventory(name))
     assert report.ok, report.render()
     assert not report.overridden
+
+
+def test_the_full_stack_scenario_has_the_lab_hosts_and_groups() -> None:
+    """molecule/full-stack stands for the lab: each platform is in the lab's groups (children
+    resolved), and the groups the lab declares without hosts are declared in the scenario's
+    linked hosts file (molecule writes only the groups of its platforms)."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    scenario = yaml.safe_load((root / "molecule/full-stack/molecule.yml").read_text())
+    lab = inventory("lab")
+    groups = [g for g in lab if g not in ("_meta", "all", "ungrouped")]
+    for platform in scenario["platforms"]:
+        expected = {g for g in groups if platform["name"] in members("lab", g)}
+        assert set(platform["groups"]) == expected, platform["name"]
+    assert {p["name"] for p in scenario["platforms"]} == members("lab", "all")
+    links = scenario["provisioner"]["inventory"]["links"]
+    declared = yaml.safe_load((root / "molecule/full-stack" / links["hosts"]).read_text())
+    # ansible-inventory leaves empty groups out: read them from the lab's hosts file itself
+    def empty(children: dict[str, Any]) -> set[str]:
+        found: set[str] = set()
+        for group, body in children.items():
+            if body is None:  # a reference to a group defined elsewhere
+                continue
+            if not body.get("hosts") and not body.get("children"):
+                found.add(group)
+            found |= empty(body.get("children") or {})
+        return found
+    hosts = yaml.safe_load((root / "inventory/lab/hosts.yml").read_text())
+    assert set(declared["all"]["children"]) == empty(hosts["all"]["children"])
