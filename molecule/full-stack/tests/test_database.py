@@ -179,3 +179,16 @@ def test_clients_get_tls_through_the_vip_verified_by_name() -> None:
     # another CA (the system's) does not vouch for the lab's database
     stranger = client.run(f"{login} --ssl-ca=/etc/ssl/certs/ca-certificates.crt -e 'SELECT 1'")
     assert stranger.rc != 0 and "TLS/SSL error" in stranger.stderr
+
+
+def test_the_inventorys_provider_options_are_in_effect(db: Host) -> None:
+    """galera_provider_options of the lab inventory (short group-communication timers) are what
+    the running provider uses, after the role's own gcache and TLS options."""
+    data = yaml.safe_load((ROOT / "inventory/lab/group_vars/galera/vars.yml").read_text())
+    wanted = data["galera_provider_options"]
+    assert wanted, "the lab sets provider options"
+    provider = sql(db, "SELECT @@wsrep_provider_options").split(";")
+    running = dict(item.strip().split(" = ", 1) for item in provider if " = " in item)
+    for name, value in wanted.items():
+        assert running.get(name) == value, (name, running.get(name))
+    assert running.get("socket.ssl") == "YES", running.get("socket.ssl")
