@@ -55,7 +55,7 @@ def playbook(path: str, *args: str) -> subprocess.CompletedProcess[str]:
 def record(test: str, result: dict[str, Any]) -> None:
     """Keep a fault test's figures (a JSON line in $HEROES_FIGURES, default
     /tmp/heroes-figures.jsonl): the closing note and the README quote them."""
-    kept = ("ok", "failed", "errors", "longest_stall", "longest_stall_from")
+    kept = ("ok", "failed", "errors", "longest_stall", "longest_stall_from", "failures", "cert_failures")
     figures = {k: result[k] for k in kept if k in result}
     with open(os.environ.get("HEROES_FIGURES", "/tmp/heroes-figures.jsonl"), "a") as out:
         out.write(json.dumps({"test": test, "at": time.time(), **figures}) + "\n")
