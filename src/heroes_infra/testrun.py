@@ -54,6 +54,8 @@ class Result:
     passed: int
     failed: int
     skipped: int = 0
+    # the failed test cases, each as "name: first line of its message" (failed_cases)
+    failures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,20 @@ def count_junit(path: Path) -> Counts:
         else:
             passed += 1
     return Counts(passed, failed, skipped)
+
+
+def failed_cases(path: Path, width: int = 160) -> tuple[str, ...]:
+    """The failed test cases of a JUnit report, each as 'name: the first line of its message'
+    (cut at ``width``): the table names them, so that the end of a long log says what failed."""
+    cases = []
+    for case in ET.parse(path).getroot().iter("testcase"):
+        for child in case:
+            if child.tag in ("failure", "error"):
+                message = (child.get("message") or child.text or "").strip().splitlines()
+                line = f"{case.get('name', '?')}: {message[0] if message else child.tag}"
+                cases.append(line if len(line) <= width else line[: width - 3] + "...")
+                break
+    return tuple(cases)
 
 
 def score(returncode: int, counts: Counts | None) -> tuple[int, int]:
@@ -247,7 +263,8 @@ def run_stage(stage: Stage, log: Path | None = None) -> Result:
     seconds = time.monotonic() - start
     counts = count_junit(report) if report is not None and report.exists() else None
     passed, failed = score(returncode, counts)
-    return Result(stage, returncode, seconds, passed, failed, counts.skipped if counts else 0)
+    failures = failed_cases(report) if counts is not None and counts.failed and report is not None else ()
+    return Result(stage, returncode, seconds, passed, failed, counts.skipped if counts else 0, failures)
 
 
 def print_table(results: Sequence[Result], not_run: Sequence[Stage]) -> None:
@@ -258,6 +275,9 @@ def print_table(results: Sequence[Result], not_run: Sequence[Stage]) -> None:
         skipped = f" {r.skipped:3d} skipped" if r.skipped else ""
         counts = f"{r.passed:4d} passed {r.failed:3d} failed{skipped}"
         print(f"{status} {r.seconds:7.1f}s  {counts}  {r.stage.name}")
+    for r in results:
+        for case in r.failures:
+            print(f"  failed in {r.stage.name}: {case}")
     for stage in not_run:
         print(f"not run (an earlier stage failed): {stage.name}")
     total = sum(r.seconds for r in results)

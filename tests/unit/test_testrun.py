@@ -218,3 +218,18 @@ def test_marked_role_scenarios_start_first_and_timed_ones_run_alone(tmp_path: Pa
     molecule = {s.name: s.parallel for s in stages if s.argv[0] == "molecule"}
     assert molecule == {"molecule test zeta/default": True, "molecule test alpha/default": False,
                         "molecule test molecule/full-stack": False}
+
+
+def test_failed_cases_name_each_failure_with_the_first_line_of_its_message(tmp_path: Path) -> None:
+    report = tmp_path / "r.xml"
+    report.write_text(JUNIT.replace('message="fixture"', 'message="fixture db&#10;line two"'))
+    assert testrun.failed_cases(report) == ("bad: assert 1 == 2", "err: fixture db")
+    assert testrun.failed_cases(report, width=10) == ("bad: as...", "err: fi...")
+
+
+def test_the_table_names_the_failed_cases_before_the_closing_line(capsys: pytest.CaptureFixture[str]) -> None:
+    stage = Stage("molecule test x", "molecule", ("true",), Path())
+    testrun.print_table([Result(stage, 1, 1.0, 3, 1, 0, ("test_y: assert 1 == 0",))], [])
+    out = capsys.readouterr().out
+    assert "  failed in molecule test x: test_y: assert 1 == 0\n" in out
+    assert out.index("failed in") < out.index("total ")
