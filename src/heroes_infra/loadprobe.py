@@ -205,6 +205,7 @@ def pool(args: argparse.Namespace) -> dict[str, Any]:
     commits: Counter[str] = Counter()
     last_commit: dict[str, float] = {}
     acknowledged: list[int] = []
+    failures: list[list[Any]] = []  # [wall-clock time, code, server of the connection] of the first 50
     stop_at = time.monotonic() + args.duration
     table = args.table
     _ensure_table(args)
@@ -212,16 +213,18 @@ def pool(args: argparse.Namespace) -> dict[str, Any]:
     def worker(number: int) -> None:
         interval = 1.0 / args.rate
         conn: Any = None
+        on = ""  # the server the connection reached
         while time.monotonic() < stop_at and not os.path.exists(args.stop_file):
             began = time.monotonic()
             try:
                 if conn is None:
+                    on = ""
                     conn = _connect(args, 2)
                 with conn.cursor() as cur:
                     cur.execute(f"INSERT INTO `{table}` (worker, at) VALUES (%s, %s)", (number, time.time()))
                     row_id = int(cur.lastrowid)
                     cur.execute("SELECT @@hostname")
-                    server = str(cur.fetchone()[0])
+                    server = on = str(cur.fetchone()[0])
                 conn.commit()
                 with lock:
                     commits[server] += 1
@@ -230,6 +233,8 @@ def pool(args: argparse.Namespace) -> dict[str, Any]:
             except Exception as exc:
                 with lock:
                     errors[_code(exc)] += 1
+                    if len(failures) < 50:
+                        failures.append([round(time.time(), 3), _code(exc), on])
                 if conn is not None:
                     with contextlib.suppress(Exception):
                         conn.close()
@@ -248,7 +253,8 @@ def pool(args: argparse.Namespace) -> dict[str, Any]:
         with open(args.ack_file, "w") as out:
             json.dump(sorted(acknowledged), out)
     return {"ok": sum(commits.values()), "failed": sum(errors.values()), "errors": dict(errors),
-            "commits": dict(commits), "last_commit": {k: round(v, 3) for k, v in last_commit.items()}}
+            "commits": dict(commits), "last_commit": {k: round(v, 3) for k, v in last_commit.items()},
+            "failures": failures}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -177,3 +177,33 @@ def test_pool_keeps_its_connections_and_says_where_it_committed_last(
     assert result["commits"] == {"1": result["ok"]}
     assert began < result["last_commit"]["1"] <= time.time()
     assert len(json.loads(ack.read_text())) == result["ok"]
+
+
+class DeadlockingServer(FlakyServer):
+    """A test double whose kept connection answers a few transactions, then every INSERT fails
+    with a deadlock (1213), as Galera says when it refused a write at certification."""
+
+    def __init__(self, commits: int) -> None:
+        super().__init__(answers=10_000)
+        self.commits = commits
+
+    def execute(self, query: str, _params: object = None) -> None:
+        if query.startswith("INSERT") and self.lastrowid >= self.commits:
+            raise RuntimeError(1213, "Deadlock found when trying to get lock")
+        super().execute(query, _params)
+
+    def fetchone(self) -> tuple[Any]:
+        return ("db2",) if self.queries[-1] == "SELECT @@hostname" else (1,)
+
+
+def test_pool_names_the_server_and_the_time_of_its_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = DeadlockingServer(commits=3)
+    monkeypatch.setattr(loadprobe, "_connect", server.connect)
+    began = time.time()
+    result = loadprobe.pool(args(0, duration=0.3, workers=1, rate=20.0, ack_file=""))
+    assert result["ok"] == 3 and result["errors"].keys() == {"1213"}, result
+    first = result["failures"][0]
+    # the first failure was on the connection that had committed on db2; after it the
+    # connection is new and has not committed yet
+    assert first[1:] == ["1213", "db2"] and began <= first[0] <= time.time(), result
+    assert all(f[1:] == ["1213", ""] for f in result["failures"][1:]), result
