@@ -64,10 +64,18 @@ def _table_name(value: str) -> str:
 
 
 def _ensure_table(args: argparse.Namespace) -> None:
+    """Create the table when it is missing, and only then: a CREATE TABLE, even IF NOT EXISTS on
+    a table that exists, is DDL, which Galera runs in total order isolation and which aborts the
+    transactions in flight on that table on every node (error 1213): a probe started beside
+    another (the web clients and a pool) would fail the other's writes. Seen on the lab: a
+    pool's three connections failed in the same millisecond when the web probe started."""
     setup = _connect(args, 5)
     with setup.cursor() as cur:
-        cur.execute(f"CREATE TABLE IF NOT EXISTS `{args.table}` (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
-                    "worker INT NOT NULL, at DOUBLE NOT NULL) ENGINE=InnoDB")
+        cur.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() "
+                    "AND table_name = %s", (args.table,))
+        if cur.fetchone() is None:
+            cur.execute(f"CREATE TABLE IF NOT EXISTS `{args.table}` (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+                        "worker INT NOT NULL, at DOUBLE NOT NULL) ENGINE=InnoDB")
     setup.commit()
     setup.close()
 

@@ -84,6 +84,7 @@ class FlakyServer:
         self.lastrowid = 0
         self.lock = threading.Lock()
         self.queries: list[str] = []
+        self.tables: set[str] = set()
 
     def connect(self, *_: object) -> FlakyServer:
         self.calls += 1
@@ -94,16 +95,21 @@ class FlakyServer:
     def cursor(self) -> contextlib.nullcontext[Any]:
         return contextlib.nullcontext(self)
 
-    def execute(self, query: str, _params: object = None) -> None:
+    def execute(self, query: str, params: object = None) -> None:
         self.queries.append(query)
+        self.params = params
         if query.startswith("INSERT"):
             with self.lock:
                 self.lastrowid += 1
+        if query.startswith("CREATE TABLE"):
+            self.tables.add(query.split("`")[1])
 
     def commit(self) -> None:
         return None
 
-    def fetchone(self) -> tuple[int]:
+    def fetchone(self) -> tuple[Any] | None:
+        if "information_schema.tables" in self.queries[-1]:
+            return (1,) if isinstance(self.params, tuple) and self.params[0] in self.tables else None
         return (1,)
 
     def close(self) -> None:
@@ -157,7 +163,7 @@ def test_web_writes_the_table_it_is_told_and_refuses_a_name_that_is_not_one(
     server = FlakyServer(answers=5)
     monkeypatch.setattr(loadprobe, "_connect", server.connect)
     loadprobe.web(args(0, duration=0.3, workers=1, rate=20.0, table="legacy_hits", ack_file=""))
-    assert server.queries[0].startswith("CREATE TABLE IF NOT EXISTS `legacy_hits`")
+    assert server.queries[1].startswith("CREATE TABLE IF NOT EXISTS `legacy_hits`")
     assert any(q.startswith("INSERT INTO `legacy_hits`") for q in server.queries)
     assert not any("probe_events" in q for q in server.queries)
     with pytest.raises(SystemExit):
@@ -187,13 +193,13 @@ class DeadlockingServer(FlakyServer):
         super().__init__(answers=10_000)
         self.commits = commits
 
-    def execute(self, query: str, _params: object = None) -> None:
+    def execute(self, query: str, params: object = None) -> None:
         if query.startswith("INSERT") and self.lastrowid >= self.commits:
             raise RuntimeError(1213, "Deadlock found when trying to get lock")
-        super().execute(query, _params)
+        super().execute(query, params)
 
-    def fetchone(self) -> tuple[Any]:
-        return ("db2",) if self.queries[-1] == "SELECT @@hostname" else (1,)
+    def fetchone(self) -> tuple[Any] | None:
+        return ("db2",) if self.queries[-1] == "SELECT @@hostname" else super().fetchone()
 
 
 def test_pool_names_the_server_and_the_time_of_its_failures(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -207,3 +213,14 @@ def test_pool_names_the_server_and_the_time_of_its_failures(monkeypatch: pytest.
     # connection is new and has not committed yet
     assert first[1:] == ["1213", "db2"] and began <= first[0] <= time.time(), result
     assert all(f[1:] == ["1213", ""] for f in result["failures"][1:]), result
+
+
+def test_a_probe_sends_no_ddl_when_its_table_exists(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CREATE TABLE, even IF NOT EXISTS, is DDL: under Galera it aborts the writes in flight
+    on that table (a pool's, beside the web clients). Only a missing table is created."""
+    server = FlakyServer(answers=100)
+    monkeypatch.setattr(loadprobe, "_connect", server.connect)
+    loadprobe.web(args(0, duration=0.2, workers=1, rate=20.0, ack_file=""))
+    loadprobe.pool(args(0, duration=0.2, workers=1, rate=20.0, ack_file=""))
+    creates = [q for q in server.queries if q.startswith("CREATE")]
+    assert len(creates) == 1 and server.tables == {"probe_events"}, server.queries
