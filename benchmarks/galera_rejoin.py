@@ -118,10 +118,10 @@ def main() -> int:
     source = str(ROOT / "src/heroes_infra/loadprobe.py")
     subprocess.run(["docker", "cp", source, f"{args.prefix}client:{PROBE}"], check=True)
     defaults = ["-e", json.dumps({"galera_provider_options": {}})]
-    candidate = [] if args.candidate is None else ["-e", json.dumps({"galera_provider_options": args.candidate})]
+    candidate = ["-e", json.dumps({"galera_provider_options": args.candidate})] if args.candidate else []
     try:
         base = measure(lab, password, "baseline", defaults, args.runs)
-        tuned = measure(lab, password, "inventory" if args.candidate is None else "candidate", candidate,
+        tuned = measure(lab, password, "candidate" if args.candidate else "inventory", candidate,
                         args.runs)
     finally:
         lab.playbook("playbooks/database.yml")
@@ -133,7 +133,7 @@ def main() -> int:
          f"{tuned['max'] / base['max']:.2f}" if base["max"] else "-"),
         ("failed web transactions", str(tuned["failed"]), str(base["failed"]), "-"),
     ]
-    label = "inventory" if args.candidate is None else "candidate"
+    label = "candidate" if args.candidate else "inventory"
     finish(("rejoin of db2 under web clients", label, "baseline (defaults)", "ratio"), rows,
            {"baseline": base, "inventory": tuned, "ratio_median": round(ratio, 3)}, args.json)
     return 0
