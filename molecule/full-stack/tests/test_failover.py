@@ -25,6 +25,11 @@ VIP = "172.30.0.20"
 BALANCERS = ("lb1", "lb2")
 NODES = ("db1", "db2", "db3")
 PROBE = "/usr/local/bin/heroes-loadprobe"
+# The longest stall web clients may see in a restart of the whole cluster. The target is 0.5 s
+# (measured: benchmarks/galera_rejoin.py, the README's figures); the bound has a margin for a
+# busy CI machine and still fails with Galera's own timers (1.5 and 2.5 s seen in the
+# configuration-change test).
+STALL_BOUND = 1.0
 
 
 def node(name: str) -> Host:
@@ -230,6 +235,9 @@ def test_rolling_restart_under_web_clients_and_a_pool_fails_no_transaction_and_f
     assert restart_order(out) == ["db3", "db2", "db1"], restart_order(out)
     assert result["failed"] == 0, result
     assert result["ok"] > 200, result
+    # the longest time without a completed transaction: 0.21-0.42 s per restart of the writer
+    # with the inventory's galera_provider_options, 0.5-3 s with Galera's own timers
+    assert result["longest_stall"] < STALL_BOUND, result
     assert all_up(), "every server is back UP and ready on both balancers"
     assert assert_acknowledged_on_every_node(settled, "/tmp/web-ack.json") == result["ok"]
     # the pool: cut connections only, back on the writer after the failback
@@ -266,6 +274,7 @@ def test_a_changed_mysqld_option_restarts_every_node_drained_with_no_failed_tran
         assert "Drain the server on every balancer - db1" in out
         assert restart_order(out) == ["db3", "db2", "db1"], restart_order(out)
         assert result["failed"] == 0, result
+        assert result["longest_stall"] < STALL_BOUND, result
         assert all_up(), "every server is back UP and ready on both balancers"
         assert assert_acknowledged_on_every_node(settled, "/tmp/cfg-ack.json") == result["ok"]
 
