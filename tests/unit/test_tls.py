@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -100,3 +102,24 @@ def test_tls_1_0_and_1_1_are_never_served_even_if_a_data_file_names_them(
     monkeypatch.setattr(tls, "guideline", lambda *_: broken)
     with pytest.raises(TLSError, match=re.escape("TLSv1.1: never served")):
         nginx_settings("6.0", "intermediate", "3.0.2", "1.22.1")
+
+
+def _filter() -> Any:
+    """plugins/filter/tls.py, the nginx role's filter (loaded by path: Ansible does)."""
+    path = Path(__file__).resolve().parents[2] / "plugins/filter/tls.py"
+    spec = importlib.util.spec_from_file_location("heroes_filter_tls", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_filter_gives_the_settings_and_turns_bad_input_into_an_ansible_error() -> None:
+    from ansible.errors import AnsibleFilterError
+
+    module = _filter()
+    assert "heroes_nginx_tls" in module.FilterModule().filters()
+    settings = module.heroes_nginx_tls("intermediate", 6.0, "3.5.1", "1.26.3")
+    assert settings["pq_group"] and settings["http2_directive"]
+    with pytest.raises(AnsibleFilterError, match="nginx_tls_profile must be one of"):
+        module.heroes_nginx_tls("old", "6.0", "3.5.1", "1.26.3")
