@@ -291,7 +291,11 @@ def test_myisam_conversion_runs_where_haproxy_writes_and_loses_no_write_made_mea
     """A MyISAM table written through the VIP while db1 is drained, so that HAProxy writes to
     db2: the runbook reports it, changes nothing under --check, then converts it on db2 (where
     the rows are, not on the first node of the group) while web clients go on writing to it:
-    0 failed transactions, and every acknowledged row is in the InnoDB table on every node."""
+    every acknowledged row is in the InnoDB table on every node. A write can only be refused, never
+    lost: the runbook's DDL on the table (its triggers and the RENAME, about ten statements) runs
+    in total order isolation and aborts a transaction in flight on it, whose client gets 1213 and
+    no acknowledgement (seen once in session 11's runs); anything else, or a refusal outside the
+    runbook's run, fails the test."""
     table = "heroes_probe.legacy_hits"
     runbook = "playbooks/maintenance/galera-myisam-to-innodb.yml"
     sql_on("db2", f"DROP TABLE IF EXISTS {table}, {table}__myisam_old, {table}__innodb")
@@ -327,7 +331,8 @@ def test_myisam_conversion_runs_where_haproxy_writes_and_loses_no_write_made_mea
             runtime(lb, "set server galera_write/db1 state ready")
     record("myisam-conversion", result)
     assert converted.returncode == 0, (converted.stdout + converted.stderr)[-3000:]
-    assert result["failed"] == 0, result
+    assert set(result["errors"]) <= {"1213"} and result["failed"] <= 10, result
+    assert all(began <= at <= ended for at, _ in result["failures"]), (began, ended, result)
     for name in NODES:
         assert sql_on(name, engine) == "InnoDB", name
     assert assert_acknowledged_on_every_node(settled, "/tmp/myisam-ack.json", "legacy_hits") == result["ok"]
