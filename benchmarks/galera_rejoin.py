@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
+from failover import vault  # the lab vault's values, read with ansible-vault
 from report import finish
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,15 +65,6 @@ class Lab:
         out = self.dexec("db1", "mariadb -N -B -e 'SELECT @@wsrep_provider_options'")
         items = (item.partition("=") for item in out.split(";"))
         return {k.strip(): v.strip() for k, _, v in items if k.strip().startswith("evs.")}
-
-
-def vault(key: str) -> str:
-    out = subprocess.run(["ansible-vault", "view", str(ROOT / "inventory/lab/group_vars/galera/vault.yml")],
-                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
-    match = re.search(rf"^{key}:\s*(\S+)", out, re.M)
-    if not match:
-        raise SystemExit(f"{key} not in the lab vault of galera")
-    return match.group(1).strip("\"'")
 
 
 def rejoin(lab: Lab, password: str) -> dict[str, Any]:
@@ -114,7 +105,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/galera_rejoin.json")
     args = parser.parse_args()
     lab = Lab(args.inventory, args.prefix)
-    password = vault("vault_galera_probe_password")
+    password = vault("galera", "vault_galera_probe_password")
     source = str(ROOT / "src/heroes_infra/loadprobe.py")
     subprocess.run(["docker", "cp", source, f"{args.prefix}client:{PROBE}"], check=True)
     defaults = ["-e", json.dumps({"galera_provider_options": {}})]

@@ -19,7 +19,9 @@ it and reconnects (what a client with a connection pool sees).
 the web transaction (INSERT; SELECT @@hostname; COMMIT) every ``1/--rate`` seconds; on an error
 it counts it and reconnects. Besides ok/failed/errors and ``--ack-file`` it prints, per node
 that committed, how many commits and the wall-clock time of the last one (``last_commit``): a
-test then sees whether a pool went on writing on a node that was no longer the writer.
+test then sees whether a pool went on writing on a node that was no longer the writer. Its
+first 50 failures come with their wall-clock time, error code and the server the connection had
+committed on (``failures``).
 
 ``probe``: one TCP connect + ``SELECT 1`` every interval (a new connection each time); prints
 the longest gap between two successful probes, in seconds (from the start to the first
