@@ -35,7 +35,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-VALID_DAYS = 3650
+VALID_DAYS = 3650  # the CA
+# A host's certificate: Mozilla's profiles want a lifespan under 366 days (sslyze checks it),
+# so the lab's certificates are issued again within a year (tests/inventory warns 30 days ahead).
+LEAF_LIFESPAN_DAYS = 365
 BEGIN = "# --- vault_lab_tls_private_keys: written by heroes_infra.labpki, do not edit below ---"
 
 
@@ -89,7 +92,7 @@ def issue(ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, host: s
     cert = (x509.CertificateBuilder().subject_name(_name(host)).issuer_name(ca_cert.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
+            .not_valid_after(now - datetime.timedelta(days=1) + datetime.timedelta(days=LEAF_LIFESPAN_DAYS))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.SubjectAlternativeName(alt), critical=False)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,

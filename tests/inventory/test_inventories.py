@@ -114,3 +114,22 @@ def test_the_full_stack_scenario_has_the_lab_hosts_and_groups() -> None:
         return found
     hosts = yaml.safe_load((root / "inventory/lab/hosts.yml").read_text())
     assert set(declared["all"]["children"]) == empty(hosts["all"]["children"])
+
+
+def test_the_lab_certificates_are_not_about_to_expire() -> None:
+    """The lab's host certificates live a year (Mozilla's profiles want under 366 days): this
+    fails 30 days before they expire, naming the command that issues them again."""
+    import datetime
+
+    import yaml
+    from cryptography import x509
+
+    from tests.conftest import ROOT
+
+    pki = yaml.safe_load((ROOT / "inventory/lab/group_vars/all/lab_pki.yml").read_text())
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=30)
+    for host, pem in pki["lab_tls_certs"].items():
+        cert = x509.load_pem_x509_certificate(pem.encode())
+        assert cert.not_valid_after_utc > soon, (
+            f"the lab certificate of {host} expires on {cert.not_valid_after_utc:%Y-%m-%d}: issue "
+            "them again with `.venv/bin/python -m heroes_infra.labpki` and commit the result")

@@ -29,7 +29,9 @@ def test_every_certificate_is_signed_by_the_ca_and_names_its_host() -> None:
         key = serialization.load_pem_private_key(issued[host].key_pem.encode(), None)
         assert isinstance(key, ec.EllipticCurvePrivateKey)
         assert key.public_key().public_numbers() == cert.public_key().public_numbers()  # type: ignore[union-attr]
-        assert (cert.not_valid_after_utc - cert.not_valid_before_utc).days > 3000
+        # Mozilla's profiles: a lifespan under 366 days
+        assert (cert.not_valid_after_utc - cert.not_valid_before_utc).days == 365
+        assert (ca.not_valid_after_utc - ca.not_valid_before_utc).days > 3000
 
 
 def test_the_public_file_holds_certificates_only() -> None:
