@@ -28,7 +28,15 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]' 2>&1 | { grep -v '^WARNING: Location' || true; }
 	@touch $@
 
-venv: $(VENV)/.installed
+# sslyze (the web tier's TLS checker) in a virtualenv of its own: it pins cryptography < 47, with
+# which the community.crypto modules of the main one fail. The tests run .venv/sslyze/bin/sslyze.
+SSLYZE_VENV := $(VENV)/sslyze
+$(SSLYZE_VENV)/.installed: tools/sslyze-requirements.txt
+	$(PYTHON) -m venv $(SSLYZE_VENV)
+	$(SSLYZE_VENV)/bin/pip install --quiet -r $< 2>&1 | { grep -v '^WARNING: Location' || true; }
+	@touch $@
+
+venv: $(VENV)/.installed $(SSLYZE_VENV)/.installed
 
 # docker.io, debootstrap and apt-cacher-ng installed; dockerd and apt-cacher-ng running.
 host:

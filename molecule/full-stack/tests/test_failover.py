@@ -607,13 +607,13 @@ def fetch(client: Host) -> str:
 
 @pytest.fixture
 def mirror(client: Host) -> Iterator[Host]:
-    """The mirror VIP (lighttpd on web1/web2 until the web tier): web1 holds it, before and after."""
+    """The mirror VIP (nginx on web1/web2): web1 holds it, before and after."""
     for web in MIRRORS:
-        node(web).check_output("systemctl start lighttpd keepalived")
+        node(web).check_output("systemctl start nginx keepalived")
     assert wait_for(lambda: mirror_holders() == ["web1"], 15), mirror_holders()
     yield client
     for web in MIRRORS:
-        node(web).check_output("systemctl start lighttpd keepalived")
+        node(web).check_output("systemctl start nginx keepalived")
     assert wait_for(lambda: mirror_holders() == ["web1"], 15), mirror_holders()
 
 
@@ -623,11 +623,11 @@ def test_the_mirror_vip_is_served_by_exactly_one_web_host(mirror: Host) -> None:
 
 
 def test_a_dead_mirror_web_server_gives_the_mirror_vip_away_and_back(mirror: Host) -> None:
-    node("web1").check_output("systemctl stop lighttpd")
+    node("web1").check_output("systemctl stop nginx")
     assert wait_for(lambda: mirror_holders() == ["web2"], 10), mirror_holders()
     assert wait_for(lambda: mirror.run(f"curl -fsS --max-time 1 http://{MIRROR_VIP}/heroes-mirror-check.txt")
                     .stdout.strip() == "heroes mirror on web2", 5)
-    node("web1").check_output("systemctl start lighttpd")
+    node("web1").check_output("systemctl start nginx")
     assert wait_for(lambda: mirror_holders() == ["web1"], 10), mirror_holders()
     assert wait_for(lambda: mirror.run(f"curl -fsS --max-time 1 http://{MIRROR_VIP}/heroes-mirror-check.txt")
                     .stdout.strip() == "heroes mirror on web1", 5)

@@ -77,6 +77,11 @@ def sync(host: Host) -> Any:
     return host.run("systemctl start heroes-mirror-sync")
 
 
+def test_a_tree_laid_out_by_another_is_given_to_the_mirror_user(host: Host) -> None:
+    for path in ("/srv/mirror/legacy", "/srv/mirror/legacy/root-owned.txt"):
+        assert host.file(path).user == "mirror" and host.file(path).group == "mirror", path
+
+
 def test_the_timer_is_active_and_the_first_sync_publishes_version_1(host: Host) -> None:
     timer = host.service("heroes-mirror-sync.timer")
     assert timer.is_running and timer.is_enabled
