@@ -91,12 +91,18 @@ def _server_name(name: object) -> bool:
         return bool(HOSTNAME.match(name))
 
 
-def _check_proxy(proxy: object, where: str) -> None:
-    if not isinstance(proxy, Mapping):
-        raise VhostError(f"{where}.proxy must be a mapping with servers: [host:port, ...]")
-    unknown = set(proxy) - PROXY_KEYS
+def _mapping(value: object, where: str, known: frozenset[str], expected: str) -> Mapping[str, Any]:
+    """value as a mapping of known keys, else the error naming where and what was expected."""
+    if not isinstance(value, Mapping):
+        raise VhostError(f"{where} must be a mapping with {expected}")
+    unknown = set(value) - known
     if unknown:
-        raise VhostError(f"{where}.proxy has unknown keys {sorted(unknown)}; known: {sorted(PROXY_KEYS)}")
+        raise VhostError(f"{where} has unknown keys {sorted(unknown)}; known: {sorted(known)}")
+    return value
+
+
+def _check_proxy(value: object, where: str) -> None:
+    proxy = _mapping(value, f"{where}.proxy", PROXY_KEYS, "servers: [host:port, ...]")
     servers = proxy.get("servers")
     if (not isinstance(servers, Sequence) or isinstance(servers, str) or not servers
             or not all(isinstance(s, str) and SERVER.match(s) for s in servers)):
@@ -116,12 +122,8 @@ def _check_proxy(proxy: object, where: str) -> None:
                          f"for none (got {proxy['limit_req_rate']!r})")
 
 
-def _check_one(vhost: object, where: str) -> None:
-    if not isinstance(vhost, Mapping):
-        raise VhostError(f"{where} must be a mapping with name, server_names, tls and root or proxy")
-    unknown = set(vhost) - KEYS
-    if unknown:
-        raise VhostError(f"{where} has unknown keys {sorted(unknown)}; known: {sorted(KEYS)}")
+def _check_one(value: object, where: str) -> None:
+    vhost = _mapping(value, where, KEYS, "name, server_names, tls and root or proxy")
     name = vhost.get("name")
     if not isinstance(name, str) or not NAME.match(name):
         raise VhostError(f"{where}.name must be lower-case letters, digits, - or _ (got {name!r})")

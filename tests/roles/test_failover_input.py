@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.roles.checkrun import LOCAL, check_run
 
-LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": "python3"}
 DB_VIP: dict[str, Any] = {"name": "db", "address": "192.0.2.20", "prefix": 24, "group": "haproxy",
                           "interface": "eth0", "router_id": 51, "version": 3, "advert_int": 0.2,
                           "track_service": "haproxy"}
@@ -29,16 +25,8 @@ def run(tmp_path: Path, role: str, variables: dict[str, Any], first_change: str)
             "vars": LOCAL,
         },
     }
-    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    (tmp_path / "play.yml").write_text(f"- hosts: haproxy\n  gather_facts: false\n  roles: [{role}]\n")
     good: dict[str, Any] = {"haproxy_stats_password": "a-long-enough-password", "heroes_vips": [DB_VIP]}
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", str(tmp_path / "inventory.json"), "--check",
-         "-e", json.dumps({**good, **variables}), str(tmp_path / "play.yml")],
-        capture_output=True, text=True, cwd=ROOT, check=False,
-        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_NOCOLOR": "1",
-             "ANSIBLE_FILTER_PLUGINS": str(ROOT / "plugins/filter")},
-    )
+    proc = check_run(tmp_path, inventory, "haproxy", role, {**good, **variables})
     out = " ".join((proc.stdout + proc.stderr).split())
     assert proc.returncode != 0, out
     assert first_change not in out, "validation let the play go on"

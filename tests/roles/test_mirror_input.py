@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.roles.checkrun import LOCAL, check_run
 
-LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": "python3"}
 GOOD = {"mirror_server_names": ["mirror.example"], "mirror_tls_certificate": "cert",
         "mirror_tls_private_key": "key", "mirror_upstream": "rsync://upstream.example/pub/"}
 
 
 def run(tmp_path: Path, variables: dict[str, Any]) -> str:
-    (tmp_path / "inventory.json").write_text(json.dumps({"mirror": {"hosts": {"web1": {}}, "vars": LOCAL}}))
-    (tmp_path / "play.yml").write_text("- hosts: mirror\n  gather_facts: false\n  roles: [mirror]\n")
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", str(tmp_path / "inventory.json"), "--check",
-         "-e", json.dumps({**GOOD, **variables}), str(tmp_path / "play.yml")],
-        capture_output=True, text=True, cwd=ROOT, check=False,
-        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_NOCOLOR": "1",
-             "ANSIBLE_FILTER_PLUGINS": str(ROOT / "plugins/filter")},
-    )
+    proc = check_run(tmp_path, {"mirror": {"hosts": {"web1": {}}, "vars": LOCAL}}, "mirror", "mirror",
+                     {**GOOD, **variables})
     out = " ".join((proc.stdout + proc.stderr).split())
     assert proc.returncode != 0, out
     assert "Install rsync and flock" not in out, "the play went on past the checks"

@@ -5,10 +5,7 @@ machine (which has no nginx)."""
 from __future__ import annotations
 
 import datetime
-import json
-import os
 import socket
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +15,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.conftest import ROOT
+from tests.roles.checkrun import LOCAL, check_run
 
-LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": "python3"}
 INSTALL = "TASK [nginx : Install the nginx packages"
 
 
@@ -48,16 +44,8 @@ def site(**over: Any) -> dict[str, Any]:
 
 
 def run(tmp_path: Path, variables: dict[str, Any], facts: bool = False) -> str:
-    (tmp_path / "inventory.json").write_text(json.dumps({"web": {"hosts": {"web1": {}}, "vars": LOCAL}}))
-    (tmp_path / "play.yml").write_text(
-        f"- hosts: web\n  gather_facts: {str(facts).lower()}\n  roles: [nginx]\n")
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", str(tmp_path / "inventory.json"), "--check",
-         "-e", json.dumps(variables), str(tmp_path / "play.yml")],
-        capture_output=True, text=True, cwd=ROOT, check=False,
-        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_NOCOLOR": "1",
-             "ANSIBLE_FILTER_PLUGINS": str(ROOT / "plugins/filter")},
-    )
+    proc = check_run(tmp_path, {"web": {"hosts": {"web1": {}}, "vars": LOCAL}}, "web", "nginx", variables,
+                     gather_facts=facts)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out
     assert INSTALL not in out, "the play went on past the checks"
