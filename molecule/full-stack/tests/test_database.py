@@ -107,19 +107,6 @@ def test_only_the_balancers_and_the_members_reach_the_database_ports() -> None:
     assert hosts.split() == ["172.30.0.21", "172.30.0.22"], hosts
 
 
-def run_playbook(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-    inventory = str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent)
-    return subprocess.run(
-        ["ansible-playbook", "-i", inventory, *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        check=False,
-    )
-
-
 TLS = "/etc/mysql/tls"
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import testinfra
 import yaml
+from ansiblerun import playbook, why
 
 ROOT = Path(__file__).resolve().parents[3]
 Host = Any
@@ -47,14 +48,6 @@ def vault(group: str) -> dict[str, str]:
 def probe_args(port: int = 3306) -> str:
     password = vault("galera")["vault_galera_probe_password"]
     return f"--host {VIP} --port {port} --user probe --password {password} --database heroes_probe"
-
-
-def playbook(path: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_FORCE_COLOR": "0"}
-    inventory = str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent)
-    return subprocess.run(["ansible-playbook", "-i", inventory, *args, str(ROOT / path)],
-                          capture_output=True, text=True, cwd=ROOT, env=env, check=False)
 
 
 def record(test: str, result: dict[str, Any]) -> None:
@@ -230,7 +223,7 @@ def test_rolling_restart_under_web_clients_and_a_pool_fails_no_transaction_and_f
     record("rolling-restart", result)
     record("rolling-restart-pool", {**pooled, "cert_failures": cert_failures() - conflicts})
     out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-3000:]
+    assert proc.returncode == 0, why(proc)
     after = started_at()
     for n in NODES:
         assert after[n] != before[n], f"{n} was not restarted"
@@ -269,7 +262,7 @@ def test_a_changed_mysqld_option_restarts_every_node_drained_with_no_failed_tran
         result = finish(settled, "/tmp/cfg.json")
         record(f"config-change-{value or 'back'}", result)
         out = proc.stdout + proc.stderr
-        assert proc.returncode == 0, out[-3000:]
+        assert proc.returncode == 0, why(proc)
         after = started_at()
         for n in NODES:
             assert after[n] != before[n], f"{n} was not restarted"
@@ -314,11 +307,11 @@ def test_myisam_conversion_runs_where_haproxy_writes_and_loses_no_write_made_mea
         assert sql_on("db1", f"SELECT COUNT(*) FROM {table}") == "0"
 
         report = playbook(runbook)
-        assert report.returncode == 0, report.stdout[-2000:]
+        assert report.returncode == 0, why(report)
         assert "heroes_probe.legacy_hits | MyISAM" in report.stdout
         assert "Reporting non-InnoDB tables on db2" in " ".join(report.stdout.split())
         checked = playbook(runbook, "--check", "-e", "galera_myisam_confirm=yes")
-        assert checked.returncode == 0, checked.stdout[-2000:]
+        assert checked.returncode == 0, why(checked)
         assert sql_on("db2", engine) == "MyISAM"
 
         began = time.time()
@@ -330,7 +323,7 @@ def test_myisam_conversion_runs_where_haproxy_writes_and_loses_no_write_made_mea
         for lb in BALANCERS:
             runtime(lb, "set server galera_write/db1 state ready")
     record("myisam-conversion", result)
-    assert converted.returncode == 0, (converted.stdout + converted.stderr)[-3000:]
+    assert converted.returncode == 0, why(converted)
     assert set(result["errors"]) <= {"1213"} and result["failed"] <= 10, result
     assert all(began <= at <= ended for at, _ in result["failures"]), (began, ended, result)
     for name in NODES:
@@ -471,7 +464,7 @@ def test_a_haproxy_config_change_reloads_under_web_clients_with_no_failed_transa
     for extra in (["-e", "haproxy_server_maxconn=140"], []):
         proc = playbook("playbooks/loadbalancer.yml", *extra)
         out = proc.stdout + proc.stderr
-        assert proc.returncode == 0, out[-3000:]
+        assert proc.returncode == 0, why(proc)
         assert "RUNNING HANDLER [haproxy : Reload haproxy]" in out
         maxconn = "140" if extra else "150"
         for lb in BALANCERS:
@@ -509,14 +502,14 @@ def test_a_balancer_is_taken_out_with_its_vip_moved_first_and_brought_back(settl
     assert wait_for(lambda: node("lb2").run("systemctl is-active haproxy").rc == 0, 10)
     time.sleep(3)  # lb2's track script sees HAProxy again (rise 2)
     taken_out = lb_maintenance("lb1", "out")
-    assert taken_out.returncode == 0, (taken_out.stdout + taken_out.stderr)[-3000:]
+    assert taken_out.returncode == 0, why(taken_out)
     assert holders() == ["lb2"]
     keepalived = node("lb1").service("keepalived")
     assert not keepalived.is_running and not keepalived.is_enabled
     assert settled.check_output(query) == "1"
     # in: lb1 takes the VIP back (it has the higher priority), exactly one holder
     back = lb_maintenance("lb1", "in")
-    assert back.returncode == 0, (back.stdout + back.stderr)[-3000:]
+    assert back.returncode == 0, why(back)
     assert wait_for(lambda: holders() == ["lb1"], 10), holders()
     assert node("lb1").service("keepalived").is_enabled
 
@@ -580,12 +573,12 @@ def test_every_node_down_gives_a_fast_error_and_service_resumes_without_restart(
     # the recovery runbook: under --check it prints the plan and starts nothing ...
     proc = playbook("playbooks/maintenance/galera-recover.yml", "--check")
     out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-3000:]
+    assert proc.returncode == 0, why(proc)
     assert "bootstrap: " in out and "safe_to_bootstrap" in out, out[-3000:]
     assert all(not node(n).service("mariadb").is_running for n in NODES)
     # ... then recovers the cluster from the node its data choose (db1 left last, cleanly)
     proc = playbook("playbooks/maintenance/galera-recover.yml")
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert proc.returncode == 0, why(proc)
     assert wait_for(all_up, 20)
     assert settled.check_output(count) == rows, "every committed row is back"
     for lb in BALANCERS:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from ansiblerun import playbook, why
 
 ROOT = Path(__file__).resolve().parents[3]
 Host = Any
@@ -20,20 +21,7 @@ def inventory_dir() -> Path:
 
 
 def run_site(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_FORCE_COLOR": "0",
-    }
-    return subprocess.run(
-        ["ansible-playbook", "-i", str(inventory_dir()), *args, str(ROOT / "playbooks/site.yml")],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        check=False,
-    )
+    return playbook("playbooks/site.yml", *args)
 
 
 def lab_secrets() -> list[str]:
@@ -138,7 +126,7 @@ def test_check_diff_on_the_converged_lab_changes_only_what_a_changed_secret_touc
     extra = " ".join(f"{k}={v}" for k, v in canaries.items())
     proc = run_site("--check", "--diff", "-e", extra)
     out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-3000:]
+    assert proc.returncode == 0, why(proc)
     hosts = recap(out)
     assert set(hosts) == {"app1", "db1", "db2", "db3", "lb1", "lb2", "legacy1", "web1", "web2"}, hosts
     changed = changed_tasks(out)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import testinfra
 import yaml
+from ansiblerun import playbook, why
 
 ROOT = Path(__file__).resolve().parents[3]
 Host = Any
@@ -32,14 +33,6 @@ def node(name: str) -> Host:
 def with_ca(host: Host) -> Host:
     host.run(f"printf '%s' {shlex.quote(LAB_CA)} > {CA_FILE}")
     return host
-
-
-def playbook(path: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_FORCE_COLOR": "0"}
-    return subprocess.run(["ansible-playbook", "-i", str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
-                           *args, str(ROOT / path)], capture_output=True, text=True, cwd=ROOT, env=env,
-                          check=False)
 
 
 def test_the_migration_under_traffic_failed_no_download() -> None:
@@ -70,8 +63,8 @@ def test_nginx_serves_and_lighttpd_is_gone(web: str) -> None:
 def test_the_migration_again_and_under_check_changes_nothing() -> None:
     for extra in (["--check"], []):
         proc = playbook("playbooks/web/mirror-lighttpd-to-nginx.yml", *extra)
+        assert proc.returncode == 0, why(proc)
         out = " ".join((proc.stdout + proc.stderr).split())
-        assert proc.returncode == 0, out[-3000:]
         assert out.count("on nginx already, nothing to do") == 2, out[-3000:]
         assert "changed=0" in out and "changed=1" not in out
 

@@ -1,0 +1,66 @@
+"""How the full-stack tests run a playbook on the scenario's inventory, and what they say when
+one fails: ``why(run)`` puts the failed tasks first, so that the first line of an assertion's
+message (what heroes-test's summary and so the end of a CI log show) names the task, the host
+and the module's message, not a cut through the middle of the output."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+_TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?P<name>.*)\] \**$")
+_FAILED = re.compile(r"^(?:fatal|failed): \[(?P<host>[^\]]+)\](?::? (?P<how>FAILED!|UNREACHABLE!))?"
+                     r"(?: \((?P<item>item=.*?)\))? => (?P<result>.*)$")
+
+
+def inventory() -> Path:
+    return Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+
+
+def playbook(path: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook <args> <path> on the scenario's inventory, from the repository's root."""
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_FORCE_COLOR": "0"}
+    return subprocess.run(["ansible-playbook", "-i", str(inventory()), *args, str(ROOT / path)],
+                          capture_output=True, text=True, cwd=ROOT, env=env, check=False)
+
+
+def _message(result: str) -> str:
+    try:
+        parsed = json.loads(result)
+    except json.JSONDecodeError:
+        return result[:400]
+    if not isinstance(parsed, dict):
+        return result[:400]
+    said = [str(parsed[k]) for k in ("msg", "stderr", "module_stderr") if parsed.get(k)]
+    return " | ".join(said)[:400] if said else result[:400]
+
+
+def failures(output: str) -> list[str]:
+    """'<task> on <host>: <message>' for each task that failed (rescued ones included), in order;
+    an ERROR! line of ansible-playbook itself counts too."""
+    found: list[str] = []
+    task = "(before any task)"
+    for line in output.splitlines():
+        if (header := _TASK.match(line)) is not None:
+            task = header["name"]
+        elif (failed := _FAILED.match(line)) is not None:
+            where = failed["host"] + (f" ({failed['item']})" if failed["item"] else "")
+            unreachable = " (unreachable)" if failed["how"] == "UNREACHABLE!" else ""
+            found.append(f"{task} on {where}{unreachable}: {_message(failed['result'])}")
+        elif line.startswith("ERROR!"):
+            found.append(line[:400])
+    return found
+
+
+def why(run: subprocess.CompletedProcess[str], tail: int = 3000) -> str:
+    """An assertion message for a run that should have passed: its failed tasks first (one line
+    each), then the end of its output."""
+    output = run.stdout + run.stderr
+    failed = failures(output)
+    head = "\n".join(failed) if failed else f"ansible-playbook exited {run.returncode}, no task failed"
+    return f"{head}\n--- end of the output ---\n{output[-tail:]}"
