@@ -67,3 +67,24 @@ def test_loop_items_unreachable_hosts_and_results_that_are_not_json() -> None:
               "failed: [db2] (item=a) => {\"msg\": \"bad a\"}\nfatal: [db3]: FAILED! => not json\n")
     assert load().failures(output) == [
         "x on db1 (unreachable): ssh", "x on db2 (item=a): bad a", "x on db3: not json"]
+
+
+YAML_OUTPUT = """
+TASK [Make the InnoDB twin and the triggers, then copy the rows - heroes_probe.legacy_hits] ***
+[ERROR]: Task failed: Module failed: Cannot execute SQL 'CREATE TRIGGER ...'
+Origin: /work/main/playbooks/maintenance/tasks/myisam-convert-table.yml:67:7
+
+fatal: [db2]: FAILED! =>
+    changed: false
+    msg: 'Cannot execute SQL ''CREATE TRIGGER `t_ad` AFTER DELETE
+        ON `legacy_hits` FOR EACH ROW'' args [None]: (1064, "Unknown trigger has an error in its body")'
+
+PLAY RECAP *********************************************************************
+""".replace("=>\n", "=> \n")  # ansible prints a space after the arrow
+
+
+def test_the_yaml_result_format_of_ansible_cfg_is_read_too() -> None:
+    assert load().failures(YAML_OUTPUT) == [
+        "Make the InnoDB twin and the triggers, then copy the rows - heroes_probe.legacy_hits on db2: "
+        "Cannot execute SQL 'CREATE TRIGGER `t_ad` AFTER DELETE ON `legacy_hits` FOR EACH ROW' args [None]: "
+        "(1064, \"Unknown trigger has an error in its body\")"]

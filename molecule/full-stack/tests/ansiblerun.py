@@ -11,10 +11,12 @@ import re
 import subprocess
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[3]
 _TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?P<name>.*)\] \**$")
 _FAILED = re.compile(r"^(?:fatal|failed): \[(?P<host>[^\]]+)\](?::? (?P<how>FAILED!|UNREACHABLE!))?"
-                     r"(?: \((?P<item>item=.*?)\))? => (?P<result>.*)$")
+                     r"(?: \((?P<item>item=.*?)\))? =>(?P<result>.*)$")
 
 
 def inventory() -> Path:
@@ -30,14 +32,16 @@ def playbook(path: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _message(result: str) -> str:
+    """The module's message from a result printed as JSON, or as the YAML block that the
+    repository's callback_result_format = yaml prints on the lines after 'FAILED! =>'."""
     try:
-        parsed = json.loads(result)
-    except json.JSONDecodeError:
-        return result[:400]
+        parsed = json.loads(result) if result.lstrip().startswith("{") else yaml.safe_load(result)
+    except (json.JSONDecodeError, yaml.YAMLError):
+        parsed = None
     if not isinstance(parsed, dict):
-        return result[:400]
-    said = [str(parsed[k]) for k in ("msg", "stderr", "module_stderr") if parsed.get(k)]
-    return " | ".join(said)[:400] if said else result[:400]
+        return " ".join(result.split())[:400]
+    said = [" ".join(str(parsed[k]).split()) for k in ("msg", "stderr", "module_stderr") if parsed.get(k)]
+    return " | ".join(said)[:400] if said else " ".join(result.split())[:400]
 
 
 def failures(output: str) -> list[str]:
@@ -45,13 +49,22 @@ def failures(output: str) -> list[str]:
     an ERROR! line of ansible-playbook itself counts too."""
     found: list[str] = []
     task = "(before any task)"
-    for line in output.splitlines():
+    lines = output.splitlines()
+    for number, line in enumerate(lines):
         if (header := _TASK.match(line)) is not None:
             task = header["name"]
         elif (failed := _FAILED.match(line)) is not None:
+            result = failed["result"]
+            if not result.strip():  # the YAML block follows, indented
+                block = []
+                for following in lines[number + 1:]:
+                    if following.strip() and not following.startswith(" "):
+                        break
+                    block.append(following)
+                result = "\n".join(block)
             where = failed["host"] + (f" ({failed['item']})" if failed["item"] else "")
             unreachable = " (unreachable)" if failed["how"] == "UNREACHABLE!" else ""
-            found.append(f"{task} on {where}{unreachable}: {_message(failed['result'])}")
+            found.append(f"{task} on {where}{unreachable}: {_message(result)}")
         elif line.startswith("ERROR!"):
             found.append(line[:400])
     return found
