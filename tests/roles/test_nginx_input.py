@@ -71,9 +71,11 @@ def run(tmp_path: Path, variables: dict[str, Any], facts: bool = False) -> str:
         ({"nginx_vhosts": [site(root=None, proxy={"servers": ["app:80"], "read_timeout": "ten"})]},
          "nginx_vhosts[0].proxy.read_timeout must be an nginx time such as 2s or 500ms (got 'ten')"),
         ({"nginx_http_port": 443}, "nginx_http_port and nginx_https_port must be two different TCP ports"),
+        ({"nginx_access_log_buffer": "64 KB"},
+         "nginx_access_log_buffer a size such as 64k or \"\" (got '64 KB')"),
     ],
     ids=["profile", "guideline", "no-certificate", "server-name-twice", "key-mismatch",
-         "root-and-proxy", "timeout", "ports"],
+         "root-and-proxy", "timeout", "ports", "log-buffer"],
 )
 def test_bad_input_fails_before_anything_changes(tmp_path: Path, variables: dict[str, Any],
                                                  message: str) -> None:

@@ -97,7 +97,15 @@ def test_the_tree_is_served_as_a_mirror(host: Host) -> None:
     assert "cache-control: max-age=300" in meta
     assert http(host, "/repo/Packages/a-1.rpm", "-r", "8-16") == "a, versio"
     assert 'href="a-1.rpm"' in http(host, "/repo/Packages/")
-    log = host.file("/var/log/nginx/mirror.access.log").content_string.splitlines()[-1].split()
+    # the log is written a buffer at a time, at the latest nginx_access_log_flush (5 s) later
+    deadline = time.monotonic() + 10
+    log: list[str] = []
+    while time.monotonic() < deadline:
+        lines = host.file("/var/log/nginx/mirror.access.log").content_string.splitlines()
+        log = lines[-1].split() if lines else []
+        if log[4:5] == ['"/repo/Packages/"']:
+            break
+        time.sleep(0.5)
     assert log[2:7] == ["http", "HTTP/1.1", "GET", '"/repo/Packages/"', "200"], log
 
 
