@@ -14,7 +14,10 @@ and HTTP/2 by ALPN:
 h2load (Debian's nghttp2-client) runs on the client container, one workload after another,
 the servers' order alternating from round to round; each figure is the median of the rounds:
 
-* small files over h2: requests/s for ``repomd.xml`` (10 connections, 10 streams each, 100,000 requests);
+* small files over h2: requests/s for ``repomd.xml`` (10 connections, 10 streams each, 100,000
+  requests): repository metadata, which the mirror reads from disk at every request;
+* small packages over h2: the same for a 28-byte package, which nginx serves from its open file
+  cache (``nginx_open_file_cache_*``);
 * one large file: MB/s downloading the 8 MiB ``heroes-big.bin`` 60 times on one connection;
 * 20 requests per connection: requests/s, 500 connections that each ask 20 times in turn;
 * new TLS handshakes: connections/s, 500 connections that each ask once.
@@ -48,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = "/etc/heroes-bench"
 MIGRATION_REPORT = "/var/lib/heroes-lab/mirror-migration.json"
 SMALL = "/repo/repodata/repomd.xml"
+PACKAGE = "/repo/Packages/heroes-sample-1.0-1.noarch.rpm"
 LARGE = "/pool/heroes-big.bin"
 
 
@@ -62,6 +66,7 @@ class Workload:
 
 WORKLOADS = (
     Workload("small_h2", "small files over h2", SMALL, "-n 100000 -c 10 -m 10", "req/s"),
+    Workload("small_package_h2", "small packages over h2", PACKAGE, "-n 100000 -c 10 -m 10", "req/s"),
     Workload("large_file", "one large file", LARGE, "-n 60 -c 1 -m 1", "MB/s"),
     Workload("per_connection_20", "20 requests per connection", SMALL, "-n 10000 -c 500 -m 1", "req/s"),
     Workload("handshakes", "new TLS handshakes", SMALL, "-n 500 -c 500 -m 1", "conn/s"),

@@ -73,9 +73,11 @@ def run(tmp_path: Path, variables: dict[str, Any], facts: bool = False) -> str:
         ({"nginx_http_port": 443}, "nginx_http_port and nginx_https_port must be two different TCP ports"),
         ({"nginx_access_log_buffer": "64 KB"},
          "nginx_access_log_buffer a size such as 64k or \"\" (got '64 KB')"),
+        ({"nginx_open_file_cache_valid": "1 second"},
+         "nginx_open_file_cache_valid nginx times such as 60s and 1s (got '60s' and '1 second')"),
     ],
     ids=["profile", "guideline", "no-certificate", "server-name-twice", "key-mismatch",
-         "root-and-proxy", "timeout", "ports", "log-buffer"],
+         "root-and-proxy", "timeout", "ports", "log-buffer", "file-cache"],
 )
 def test_bad_input_fails_before_anything_changes(tmp_path: Path, variables: dict[str, Any],
                                                  message: str) -> None:

@@ -161,3 +161,17 @@ def test_one_sync_at_a_time(host: Host) -> None:
     while syncing(host) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert host.file("/srv/mirror/repo/Packages/e-3.rpm").size == BIG
+
+
+def test_metadata_replaced_on_disk_is_served_at_once(host: Host) -> None:
+    # nginx keeps open files for nginx_open_file_cache_valid (1 s) between looks at the disk;
+    # repository metadata is exempt: a repomd.xml renamed over the old one is the next answer
+    meta = "/srv/mirror/repo/repodata/repomd.xml"
+    old = http(host, "/repo/repodata/repomd.xml")
+    for _ in range(3):
+        assert http(host, "/repo/repodata/repomd.xml") == old
+    host.check_output(f"printf '<repomd>replaced</repomd>\\n' > {meta}.new && mv {meta}.new {meta}")
+    assert http(host, "/repo/repodata/repomd.xml").strip() == "<repomd>replaced</repomd>"
+    # while the rest of the tree is served from the cache
+    conf = host.check_output("nginx -T 2>/dev/null")
+    assert "open_file_cache max=10000 inactive=60s;" in conf and "open_file_cache off;" in conf
