@@ -97,15 +97,14 @@ def test_the_tree_is_served_as_a_mirror(host: Host) -> None:
     assert "cache-control: max-age=300" in meta
     assert http(host, "/repo/Packages/a-1.rpm", "-r", "8-16") == "a, versio"
     assert 'href="a-1.rpm"' in http(host, "/repo/Packages/")
-    # the log is written a buffer at a time, at the latest nginx_access_log_flush (5 s) later
+    # the log is written a buffer at a time, at the latest nginx_access_log_flush (5 s) later,
+    # and each worker has its buffer: the listing's line is looked for, not taken as the last
     deadline = time.monotonic() + 10
     log: list[str] = []
-    while time.monotonic() < deadline:
-        lines = host.file("/var/log/nginx/mirror.access.log").content_string.splitlines()
-        log = lines[-1].split() if lines else []
-        if log[4:5] == ['"/repo/Packages/"']:
-            break
+    while not log and time.monotonic() < deadline:
         time.sleep(0.5)
+        lines = host.file("/var/log/nginx/mirror.access.log").content_string.splitlines()
+        log = next((line.split() for line in reversed(lines) if '"/repo/Packages/"' in line), [])
     assert log[2:7] == ["http", "HTTP/1.1", "GET", '"/repo/Packages/"', "200"], log
 
 
