@@ -3,9 +3,9 @@
 Newer Cachet versions dropped their feeds; this publishes them again. One entry per incident,
 **one per incident update**, and one per scheduled maintenance, newest first:
 
-    heroes-statusfeed --config /etc/heroes-statusfeed/config.json
+    heroes-statusfeed --config /etc/heroes-statusfeed/config.toml
 
-The configuration (JSON, written by roles/statusfeed) holds:
+The configuration (TOML, written by roles/statusfeed) holds:
 
     api_url       Cachet's API root, e.g. https://status.example.org/api/v1
     site_url      the status page, e.g. https://status.example.org/ (entries without a permalink
@@ -36,6 +36,7 @@ import json
 import os
 import sys
 import tempfile
+import tomllib
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -429,13 +430,10 @@ def run(config: Config) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="heroes-statusfeed", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, required=True, help="the JSON configuration")
+    parser.add_argument("--config", type=Path, required=True, help="the configuration (TOML)")
     args = parser.parse_args(argv)
     try:
-        raw = json.loads(args.config.read_text())
-        if not isinstance(raw, dict):
-            raise ConfigError("the configuration must be a JSON object")
-        config = load_config(raw)
+        config = load_config(tomllib.loads(args.config.read_text()))
     except (OSError, ValueError, ConfigError) as err:
         print(f"heroes-statusfeed: configuration {args.config}: {err}", file=sys.stderr)
         return 2

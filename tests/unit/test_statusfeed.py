@@ -65,9 +65,16 @@ def settings(api: str, tmp_path: Path, **over: Any) -> dict[str, Any]:
     return {**base, **over}
 
 
+def toml(config: dict[str, Any]) -> str:
+    """The configuration as the role writes it: a header comment, then key = JSON value."""
+    lines = ["# Ansible managed"] + [f"{key} = {json.dumps(value)}" for key, value in config.items()
+                                     if value is not None]
+    return "\n".join(lines) + "\n"
+
+
 def run(tmp_path: Path, config: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config))
+    path = tmp_path / "config.toml"
+    path.write_text(toml(config))
     rc = statusfeed.main(["--config", str(path)])
     out = capsys.readouterr()
     return rc, out.out, out.err
@@ -249,6 +256,7 @@ def test_the_token_is_sent_and_never_printed(tmp_path: Path, capsys: pytest.Capt
     ({"atom_file": "feed.atom"}, "atom_file must be an absolute path, got 'feed.atom'"),
     ({"components": "Mirror"}, "components must be a list of component names or ids"),
     ({"colour": "blue"}, "unknown configuration keys ['colour']"),
+    ({"title": ["Heroes"]}, "title must be a non-empty string, got ['Heroes']"),
 ])
 def test_bad_configuration_is_named_before_anything_is_fetched(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], over: dict[str, Any], message: str) -> None:
@@ -257,3 +265,11 @@ def test_bad_configuration_is_named_before_anything_is_fetched(
         rc, _, err = run(tmp_path, settings(api, tmp_path, **over), capsys)
     assert rc == 2 and message in err, err
     assert double.requests == [] and not (tmp_path / "www").exists()
+
+
+def test_a_configuration_that_is_not_toml_is_named(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("api_url: https://status.lab/api/v1\n")
+    assert statusfeed.main(["--config", str(path)]) == 2
+    assert f"configuration {path}: " in capsys.readouterr().err
