@@ -12,49 +12,13 @@ import feedparser
 import pytest
 
 from heroes_infra import statusfeed
-from tests.unit.cachet_double import CachetDouble, serve
+from tests.unit.cachet_double import MESSAGE, CachetDouble, sample, serve
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-MESSAGE = '<p>Überlast & <b>"Paketquellen"</b> ]]> <script>x</script> — 雪</p>'
-
-
-def incident(iid: int, name: str, created: str, updated: str, component: int = 0,
-             **extra: Any) -> dict[str, Any]:
-    return {"id": iid, "component_id": component, "name": name, "status": 4, "human_status": "Fixed",
-            "visible": 1, "stickied": False, "message": f"incident {iid}", "occurred_at": created,
-            "created_at": created, "updated_at": updated, "deleted_at": None, "user_id": 1,
-            "permalink": f"https://status.lab/incidents/{iid}", **extra}
-
-
-def update(uid: int, iid: int, status: int, created: str, message: str = "") -> dict[str, Any]:
-    return {"id": uid, "incident_id": iid, "status": status,
-            "human_status": statusfeed.INCIDENT_STATUS[status], "message": message or f"update {uid}",
-            "user_id": 1, "created_at": created, "updated_at": created,
-            "permalink": f"https://status.lab/incidents/{iid}#update-{uid}"}
 
 
 def cachet() -> CachetDouble:
-    """Five incidents over three pages; incident 5 with three updates, one message with HTML and
-    non-ASCII; incident 4 on a deleted component; one scheduled maintenance."""
-    return CachetDouble(
-        incidents=[
-            incident(1, "Mirror slow", "2026-01-10 09:00:00", "2026-01-10 10:00:00", component=1),
-            incident(2, "Database failover", "2026-02-01 12:00:00", "2026-02-01 12:30:00", component=2),
-            incident(3, "Matomo down", "2026-03-29 01:30:00", "2026-03-29 03:30:00", component=3),
-            incident(4, "Old service", "2026-04-01 08:00:00", "2026-04-01 08:00:00", component=7),
-            incident(5, "News site errors", "2026-10-25 02:30:00", "2026-10-25 04:00:00", component=1,
-                     message=MESSAGE),
-        ],
-        updates={5: [update(51, 5, 1, "2026-10-25 02:40:00", MESSAGE),
-                     update(52, 5, 2, "2026-10-25 03:10:00"), update(53, 5, 4, "2026-10-25 04:00:00")],
-                 2: [update(21, 2, 4, "2026-02-01 12:30:00")]},
-        components=[{"id": 1, "name": "Mirror", "status": 1, "status_name": "Operational"},
-                    {"id": 2, "name": "Database", "status": 1, "status_name": "Operational"},
-                    {"id": 3, "name": "Matomo", "status": 4, "status_name": "Major Outage"}],
-        schedules=[{"id": 9, "name": "Galera upgrade", "message": "Rolling, no downtime expected.",
-                    "status": 0, "human_status": "Upcoming", "scheduled_at": "2026-11-02 22:00:00",
-                    "completed_at": None, "created_at": "2026-10-30 08:00:00",
-                    "updated_at": "2026-10-30 08:00:00"}])
+    return sample()
 
 
 def settings(api: str, tmp_path: Path, **over: Any) -> dict[str, Any]:
