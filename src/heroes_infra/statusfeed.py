@@ -156,6 +156,17 @@ class HttpCache:
             write_atomically(self.path, json.dumps(kept, sort_keys=True).encode())
 
 
+class _SameOrigin(urllib.request.HTTPRedirectHandler):
+    """Redirects are followed only on the same scheme, host and port: urllib would send the
+    token's header along to wherever a redirect points."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                         headers: Any, newurl: str) -> urllib.request.Request | None:
+        if urllib.parse.urlsplit(newurl)[:2] != urllib.parse.urlsplit(req.full_url)[:2]:
+            return None  # urllib then raises the 3xx as an HTTPError
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 class Api:
     """GET requests to Cachet's API: token, timeout, conditional requests, pagination."""
 
@@ -166,6 +177,7 @@ class Api:
         self.not_modified = 0
         base = urllib.parse.urlsplit(config.api_url)
         self.origin = (base.scheme, base.netloc)
+        self.opener = urllib.request.build_opener(_SameOrigin())
 
     def get(self, url: str) -> Any:
         if urllib.parse.urlsplit(url)[:2] != self.origin:
@@ -182,7 +194,7 @@ class Api:
         request = urllib.request.Request(url, headers=headers)
         self.requests += 1
         try:
-            with urllib.request.urlopen(request, timeout=self.config.timeout) as response:
+            with self.opener.open(request, timeout=self.config.timeout) as response:
                 body = response.read().decode("utf-8")
                 etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
         except urllib.error.HTTPError as err:

@@ -31,7 +31,7 @@ class CachetDouble:
     components: list[dict[str, Any]] = field(default_factory=list)
     schedules: list[dict[str, Any]] = field(default_factory=list)
     page_size: int = 2
-    fail: str = ""  # "", "error", "slow", "json", "schema", "foreign-next"
+    fail: str = ""  # "", "error", "slow", "json", "schema", "foreign-next", "redirect-away"
     fail_file: Path | None = None  # when set, its content is the failure mode of each request
     slow_seconds: float = 3.0
     etags: bool = True
@@ -99,6 +99,11 @@ def make_server(double: CachetDouble, port: int = 0) -> ThreadingHTTPServer:
             double.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
             if double.mode() == "slow":
                 time.sleep(double.slow_seconds)
+            if double.mode() == "redirect-away":
+                self.send_response(302)
+                self.send_header("Location", f"http://elsewhere.example{self.path}")
+                self.end_headers()
+                return
             status, ctype, body = double.answer(url.path, query)
             data = body.encode()
             etag = '"' + hashlib.sha256(data).hexdigest()[:16] + '"'

@@ -180,6 +180,7 @@ def test_the_same_input_gives_the_same_bytes_without_a_cache(tmp_path: Path,
     ("json", "the answer is not JSON"),
     ("schema", "no 'data' list in the answer"),
     ("foreign-next", "a link outside"),
+    ("redirect-away", "HTTP 302"),
 ])
 def test_an_api_failure_keeps_the_last_good_feeds(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                   fail: str, message: str) -> None:
