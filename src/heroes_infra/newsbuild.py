@@ -1,0 +1,136 @@
+"""Build the news site with Pelican, refusing bad input with the file named.
+
+    heroes-newsbuild --settings pelicanconf.py --content posts/ --output build/
+
+Before Pelican runs, every post (Markdown with Pelican's ``Key: value`` front matter) is checked:
+a title, a date and an optional modified date Pelican can read, a slug no other post has (its
+``Slug`` or the slug of its title, as Pelican makes it), and internal links (``{filename}...``)
+that point at a file of the content. Each problem is printed as ``file: problem`` and the exit
+status is 1; nothing is written. Then Pelican builds into the output directory with
+``--fatal warnings``, so that whatever it would only warn about fails the build too.
+
+The same input gives the same output, byte for byte (Pelican writes no build time; the feeds'
+dates come from the posts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FRONT_MATTER = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*):\s*(.*)$")
+INTERNAL_LINK = re.compile(r"\{(?:filename|static)\}([^)\s\"'>]+)")
+
+
+@dataclass(frozen=True)
+class Post:
+    path: Path
+    metadata: dict[str, str]
+    body: str
+
+
+def read_post(path: Path) -> Post:
+    """Pelican's Markdown metadata: 'Key: value' lines up to the first blank line."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    metadata: dict[str, str] = {}
+    index = 0
+    for index, line in enumerate(lines):  # noqa: B007 (the index is where the body starts)
+        if not line.strip():
+            break
+        match = FRONT_MATTER.match(line)
+        if match is None:
+            break
+        metadata[match[1].lower()] = match[2].strip()
+    else:
+        index = len(lines)
+    return Post(path, metadata, "\n".join(lines[index:]))
+
+
+def posts(content: Path) -> Iterator[Path]:
+    yield from sorted(p for p in content.rglob("*") if p.suffix in (".md", ".markdown") and p.is_file())
+
+
+def check(content: Path, settings: Mapping[str, Any]) -> list[str]:
+    """'file: problem' for every bad post of the content, in file order."""
+    from pelican.utils import get_date, slugify
+
+    problems: list[str] = []
+    slugs: dict[str, Path] = {}
+    subs = settings.get("SLUG_REGEX_SUBSTITUTIONS", [])
+    for path in posts(content):
+        name = path.relative_to(content)
+        try:
+            post = read_post(path)
+        except (OSError, UnicodeDecodeError) as err:
+            problems.append(f"{name}: cannot be read ({err})")
+            continue
+        meta = post.metadata
+        title = meta.get("title", "")
+        if not title:
+            problems.append(f"{name}: no title (a 'Title: ...' line in the front matter)")
+        for key in ("date", "modified"):
+            if key not in meta:
+                if key == "date":
+                    problems.append(f"{name}: no date (a 'Date: YYYY-MM-DD HH:MM' line in the front matter)")
+                continue
+            try:
+                get_date(meta[key])
+            except ValueError:
+                problems.append(f"{name}: the {key} {meta[key]!r} is not a date (YYYY-MM-DD HH:MM)")
+        slug = meta.get("slug") or (slugify(title, regex_subs=subs) if title else "")
+        if slug:
+            if slug in slugs:
+                problems.append(f"{name}: the slug {slug!r} is {slugs[slug]}'s too")
+            else:
+                slugs[slug] = name
+        for target in INTERNAL_LINK.findall(post.body):
+            base = content if target.startswith("/") else path.parent
+            if not (base / target.lstrip("/")).resolve().is_file():
+                problems.append(f"{name}: the internal link {{filename}}{target} points at no file")
+    return problems
+
+
+def build(settings_file: Path, content: Path, output: Path) -> tuple[int, str]:
+    """Pelican into output (deleted first: nothing stale stays) with warnings fatal."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pelican", str(content), "-s", str(settings_file), "-o", str(output),
+         "--fatal", "warnings", "--log-handler", "plain", "-q"],
+        capture_output=True, text=True, check=False)
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines()
+             if line.strip() and not line.startswith((" ", "Traceback"))]
+    return proc.returncode, "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="heroes-newsbuild", description=__doc__.splitlines()[0])
+    parser.add_argument("--settings", type=Path, required=True, help="Pelican's settings (pelicanconf.py)")
+    parser.add_argument("--content", type=Path, required=True, help="the posts (Markdown)")
+    parser.add_argument("--output", type=Path, required=True, help="where the site is built")
+    args = parser.parse_args(argv)
+    from pelican.settings import read_settings
+
+    if not args.content.is_dir():
+        print(f"heroes-newsbuild: --content {args.content} is not a directory", file=sys.stderr)
+        return 2
+    settings = read_settings(str(args.settings))
+    problems = check(args.content, settings)
+    if problems:
+        for problem in problems:
+            print(f"heroes-newsbuild: {args.content}/{problem}", file=sys.stderr)
+        return 1
+    rc, log = build(args.settings, args.content, args.output)
+    if rc != 0:
+        print(f"heroes-newsbuild: Pelican refused the content:\n{log}", file=sys.stderr)
+        return 1
+    print(f"heroes-newsbuild: {sum(1 for _ in posts(args.content))} posts built into {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,130 @@
+"""heroes-newsbuild (src/heroes_infra/newsbuild.py): bad posts refused with the file named before
+Pelican runs, and the same posts built into the same bytes. The theme here is a minimal one
+written by the test (the news role's own theme comes with the role)."""
+
+from __future__ import annotations
+
+import filecmp
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from heroes_infra import newsbuild
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+POSTS = {
+    "2026/mirror.md": "Title: The mirror moves to nginx\nDate: 2026-12-01 10:00\nModified: 2026-12-02 09:30\n"
+                      "Author: Infra team\nTags: mirror, nginx\nSlug: mirror-nginx\n\n"
+                      "The mirror now runs **nginx**. See [the Galera post]({filename}galera.md).\n",
+    "2026/galera.md": "Title: Galera maintenance\nDate: 2026-11-20 08:00\nAuthor: Infra team\n"
+                      "Tags: database\n\n"
+                      "Rolling restart, no downtime. Überall <b>gut</b> & schnell.\n",
+}
+SETTINGS = """SITENAME = "Heroes news"
+SITEURL = "https://news.lab"
+THEME = {theme!r}
+TIMEZONE = "Europe/Berlin"
+DEFAULT_LANG = "en"
+FEED_DOMAIN = SITEURL
+FEED_ALL_ATOM = "feeds/all.atom.xml"
+FEED_ALL_RSS = "feeds/all.rss.xml"
+CATEGORY_FEED_ATOM = None
+TRANSLATION_FEED_ATOM = None
+AUTHOR_FEED_ATOM = None
+AUTHOR_FEED_RSS = None
+RSS_FEED_SUMMARY_ONLY = False
+ARTICLE_URL = ARTICLE_SAVE_AS = "posts/{{slug}}.html"
+TAG_URL = TAG_SAVE_AS = "tags/{{slug}}.html"
+CATEGORY_SAVE_AS = CATEGORIES_SAVE_AS = AUTHOR_SAVE_AS = AUTHORS_SAVE_AS = PAGE_SAVE_AS = ""
+DIRECT_TEMPLATES = ["index", "archives", "tags"]
+RELATIVE_URLS = False
+DELETE_OUTPUT_DIRECTORY = True
+"""
+TEMPLATE = ('{% block content %}{% for article in articles %}<a href="{{ SITEURL }}/{{ article.url }}">'
+            '{{ article.title }}</a>{{ article.content }}{% endfor %}{% endblock %}')
+
+
+def site(tmp_path: Path, extra: dict[str, str] | None = None) -> tuple[Path, Path]:
+    """A content folder and Pelican settings with a minimal theme."""
+    theme = tmp_path / "theme/templates"
+    theme.mkdir(parents=True)
+    for name in ("index", "article", "archives", "tags", "tag"):
+        (theme / f"{name}.html").write_text(TEMPLATE)
+    content = tmp_path / "content"
+    for name, text in {**POSTS, **(extra or {})}.items():
+        (content / name).parent.mkdir(parents=True, exist_ok=True)
+        (content / name).write_text(text)
+    settings = tmp_path / "pelicanconf.py"
+    settings.write_text(SETTINGS.format(theme=str(tmp_path / "theme")))
+    return content, settings
+
+
+def test_the_posts_are_built_with_full_atom_and_rss_feeds(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    content, settings = site(tmp_path)
+    assert newsbuild.main(["--settings", str(settings), "--content", str(content),
+                           "--output", str(tmp_path / "out")]) == 0, capsys.readouterr().err
+    out = tmp_path / "out"
+    for page in ("index.html", "archives.html", "tags.html", "posts/mirror-nginx.html",
+                 "posts/galera-maintenance.html", "tags/database.html"):
+        assert (out / page).is_file(), page
+    feed = ET.fromstring((out / "feeds/all.atom.xml").read_bytes())
+    entries = {e.findtext(f"{ATOM}title"): e for e in feed.iter(f"{ATOM}entry")}
+    mirror = entries["The mirror moves to nginx"]
+    assert mirror.findtext(f"{ATOM}updated") == "2026-12-02T09:30:00+01:00"
+    assert mirror.findtext(f"{ATOM}id") == "tag:news.lab,2026-12-01:/posts/mirror-nginx.html"
+    # full content with absolute links, the internal one resolved
+    assert 'href="https://news.lab/posts/galera-maintenance.html"' in str(mirror.findtext(f"{ATOM}content"))
+    assert "Überall" in str(entries["Galera maintenance"].findtext(f"{ATOM}content"))
+    rss = ET.fromstring((out / "feeds/all.rss.xml").read_bytes())
+    assert len(rss.findall("channel/item")) == 2
+
+
+def test_the_same_posts_give_the_same_bytes(tmp_path: Path) -> None:
+    content, settings = site(tmp_path)
+    for out in ("a", "b"):
+        assert newsbuild.main(["--settings", str(settings), "--content", str(content),
+                               "--output", str(tmp_path / out)]) == 0
+        for post in content.rglob("*.md"):
+            post.touch()  # newer files: nothing of the output may depend on it
+    compared = filecmp.dircmp(tmp_path / "a", tmp_path / "b")
+    assert not compared.diff_files and not compared.left_only and not compared.right_only
+    for sub in compared.subdirs.values():
+        assert not sub.diff_files and not sub.left_only and not sub.right_only
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("bad/untitled.md", "Date: 2026-11-01 10:00\n\nNo title.\n", "bad/untitled.md: no title"),
+    ("bad/date.md", "Title: A date\nDate: 2026-13-45 25:00\n\nBody.\n",
+     "bad/date.md: the date '2026-13-45 25:00' is not a date"),
+    ("bad/modified.md", "Title: Modified\nDate: 2026-11-01\nModified: yesterday\n\nBody.\n",
+     "bad/modified.md: the modified 'yesterday' is not a date"),
+    ("bad/twin.md", "Title: Twin\nSlug: mirror-nginx\nDate: 2026-11-01\n\nBody.\n",
+     "bad/twin.md: the slug 'mirror-nginx' is 2026/mirror.md's too"),
+    ("bad/twin-title.md", "Title: Galera  Maintenance!\nDate: 2026-11-01\n\nBody.\n",
+     "the slug 'galera-maintenance' is 2026/galera.md's too"),
+    ("bad/link.md", "Title: Link\nDate: 2026-11-01\n\nSee [it]({filename}../2026/gone.md).\n",
+     "bad/link.md: the internal link {filename}../2026/gone.md points at no file"),
+])
+def test_a_bad_post_fails_the_build_with_its_file_named(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        name: str, text: str, message: str) -> None:
+    content, settings = site(tmp_path, {name: text})
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.html").write_text("the live site")
+    assert newsbuild.main(["--settings", str(settings), "--content", str(content), "--output", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert [p.name for p in out.iterdir()] == ["index.html"]
+    assert (out / "index.html").read_text() == "the live site"
+
+
+def test_what_only_pelican_finds_fails_the_build_too(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    # a broken template of the theme: Pelican's own error
+    content, settings = site(tmp_path)
+    (tmp_path / "theme/templates/tag.html").write_text("{% if %}")
+    assert newsbuild.main(["--settings", str(settings), "--content", str(content),
+                           "--output", str(tmp_path / "out")]) == 1
+    assert "Pelican refused the content" in capsys.readouterr().err
