@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -132,14 +131,11 @@ def make_server(double: CachetDouble, port: int = 0) -> ThreadingHTTPServer:
 @contextmanager
 def serve(double: CachetDouble) -> Iterator[str]:
     """The double on 127.0.0.1 (a free port), in a thread; yields its API root, .../api/v1."""
-    server = make_server(double)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    # imported here: this file also runs alone on a scenario's host (main), without tests/
+    from tests.unit.httpdoubles import running
+
+    with running(make_server(double)):
         yield f"{double.base}/api/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def incident(iid: int, name: str, created: str, updated: str, component: int = 0,

@@ -48,13 +48,20 @@ class CutShortHandler(RangeFileHandler):
 
 
 @contextmanager
-def serve(root: Path, handler: type[RangeFileHandler] = RangeFileHandler) -> Iterator[str]:
-    bound = functools.partial(handler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), bound)
+def running(server: http.server.ThreadingHTTPServer) -> Iterator[None]:
+    """A server answering in a thread for the time of the block, then shut down and closed."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def serve(root: Path, handler: type[RangeFileHandler] = RangeFileHandler) -> Iterator[str]:
+    bound = functools.partial(handler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), bound)
+    with running(server):
+        yield f"http://127.0.0.1:{server.server_address[1]}"
