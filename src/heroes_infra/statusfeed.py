@@ -320,11 +320,11 @@ def collect(config: Config, api: Api) -> list[Entry]:
                       f"{name} ({status})" if status else name, str(link),
                       cachet_time(occurred, zone, what), cachet_time(incident.get("updated_at"), zone, what),
                       str(incident.get("message") or ""), categories)
-        incidents.append((entry, incident))
+        incidents.append((entry, incident, name))
         entries.append(entry)
     # the updates of the incidents that can still be among the newest entries
     incidents.sort(key=lambda pair: (pair[0].updated, pair[0].tag), reverse=True)
-    for entry, incident in incidents[: config.entries]:
+    for entry, incident, name in incidents[: config.entries]:
         iid = incident["id"]
         updates = incident.get("updates")
         if not isinstance(updates, list):
@@ -335,7 +335,6 @@ def collect(config: Config, api: Api) -> list[Entry]:
             status = _status(update, INCIDENT_STATUS)
             created = cachet_time(update.get("created_at"), zone, what)
             link = update.get("permalink") or f"{entry.link}#update-{uid}"
-            name = entry.title.rsplit(" (", 1)[0] if entry.title.endswith(")") else entry.title
             changed = cachet_time(update.get("updated_at") or update.get("created_at"), zone, what)
             entries.append(Entry("update", _tag(config, created, f"incident/{iid}/update/{uid}"),
                                  f"{name}: {status}" if status else f"{name}: update", str(link), created,

@@ -12,7 +12,7 @@ import feedparser
 import pytest
 
 from heroes_infra import statusfeed
-from tests.unit.cachet_double import MESSAGE, CachetDouble, sample, serve
+from tests.unit.cachet_double import MESSAGE, CachetDouble, incident, sample, serve, update
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -238,3 +238,15 @@ def test_a_configuration_that_is_not_toml_is_named(tmp_path: Path,
     path.write_text("api_url: https://status.lab/api/v1\n")
     assert statusfeed.main(["--config", str(path)]) == 2
     assert f"configuration {path}: " in capsys.readouterr().err
+
+
+def test_an_update_is_titled_with_its_incidents_whole_name(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    double = CachetDouble(
+        incidents=[incident(1, "Mirror slow (EU)", "2026-05-01 10:00:00", "2026-05-01 11:00:00")],
+        updates={1: [update(11, 1, 2, "2026-05-01 10:30:00")]})
+    with serve(double) as api:
+        rc, _, err = run(tmp_path, settings(api, tmp_path), capsys)
+    assert rc == 0, err
+    parsed = feedparser.parse((tmp_path / "www/feed.atom").read_bytes())
+    assert [e.title for e in parsed.entries] == ["Mirror slow (EU) (Fixed)", "Mirror slow (EU): Identified"]
