@@ -16,6 +16,7 @@ dates come from the posts).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import subprocess
 import sys
@@ -96,6 +97,20 @@ def check(content: Path, settings: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def digest(settings_file: Path, theme: Path, content: Path) -> str:
+    """sha256 of everything a build reads: the settings, the theme's and the content's files
+    (names and bytes). The same digest means the same site: a release is named by it."""
+    sha = hashlib.sha256()
+    for label, root in (("settings", settings_file), ("theme", theme), ("content", content)):
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            name = path.name if root.is_file() else path.relative_to(root).as_posix()
+            data = path.read_bytes()
+            sha.update(f"{label}/{name}\0{len(data)}\0".encode())
+            sha.update(data)
+    return sha.hexdigest()
+
+
 def build(settings_file: Path, content: Path, output: Path) -> tuple[int, str]:
     """Pelican into output (deleted first: nothing stale stays) with warnings fatal."""
     proc = subprocess.run(
@@ -111,7 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="heroes-newsbuild", description=__doc__.splitlines()[0])
     parser.add_argument("--settings", type=Path, required=True, help="Pelican's settings (pelicanconf.py)")
     parser.add_argument("--content", type=Path, required=True, help="the posts (Markdown)")
-    parser.add_argument("--output", type=Path, required=True, help="where the site is built")
+    parser.add_argument("--output", type=Path, help="where the site is built")
+    parser.add_argument("--digest", action="store_true",
+                        help="print the digest of the settings, theme and content, and build nothing")
     args = parser.parse_args(argv)
     from pelican.settings import read_settings
 
@@ -119,6 +136,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"heroes-newsbuild: --content {args.content} is not a directory", file=sys.stderr)
         return 2
     settings = read_settings(str(args.settings))
+    if args.digest:
+        print(digest(args.settings, Path(settings["THEME"]), args.content))
+        return 0
+    if args.output is None:
+        print("heroes-newsbuild: --output is needed to build", file=sys.stderr)
+        return 2
     problems = check(args.content, settings)
     if problems:
         for problem in problems:

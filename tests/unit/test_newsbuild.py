@@ -128,3 +128,22 @@ def test_what_only_pelican_finds_fails_the_build_too(tmp_path: Path,
     assert newsbuild.main(["--settings", str(settings), "--content", str(content),
                            "--output", str(tmp_path / "out")]) == 1
     assert "Pelican refused the content" in capsys.readouterr().err
+
+
+def test_the_digest_names_what_a_build_reads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    content, settings = site(tmp_path)
+
+    def digest() -> str:
+        assert newsbuild.main(["--settings", str(settings), "--content", str(content), "--digest"]) == 0
+        return capsys.readouterr().out.strip()
+
+    first = digest()
+    assert len(first) == 64 and digest() == first
+    for post in content.rglob("*.md"):
+        post.touch()
+    assert digest() == first  # times are not content
+    (content / "2026/galera.md").write_text(POSTS["2026/galera.md"] + "One more line.\n")
+    changed = digest()
+    assert changed != first
+    (tmp_path / "theme/templates/index.html").write_text(TEMPLATE + "<footer/>")
+    assert digest() not in (first, changed)
