@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -111,11 +112,16 @@ def digest(settings_file: Path, theme: Path, content: Path) -> str:
     return sha.hexdigest()
 
 
-def build(settings_file: Path, content: Path, output: Path) -> tuple[int, str]:
-    """Pelican into output (deleted first: nothing stale stays) with warnings fatal."""
+def build(settings_file: Path, content: Path, output: Path, cache: Path | None = None) -> tuple[int, str]:
+    """Pelican into output (deleted first: nothing stale stays) with warnings fatal; with a cache
+    folder, Pelican's content cache (posts unchanged since the last build are not read again)."""
+    extra = []
+    if cache is not None:
+        extra = ["-e", f"CACHE_PATH={json.dumps(str(cache))}", "LOAD_CONTENT_CACHE=true",
+                 "CACHE_CONTENT=true", 'CONTENT_CACHING_LAYER="reader"']
     proc = subprocess.run(
         [sys.executable, "-m", "pelican", str(content), "-s", str(settings_file), "-o", str(output),
-         "--fatal", "warnings", "--log-handler", "plain", "-q"],
+         "--fatal", "warnings", "--log-handler", "plain", "-q", *extra],
         capture_output=True, text=True, check=False)
     lines = [line for line in (proc.stdout + proc.stderr).splitlines()
              if line.strip() and not line.startswith((" ", "Traceback"))]
@@ -127,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--settings", type=Path, required=True, help="Pelican's settings (pelicanconf.py)")
     parser.add_argument("--content", type=Path, required=True, help="the posts (Markdown)")
     parser.add_argument("--output", type=Path, help="where the site is built")
+    parser.add_argument("--cache", type=Path, help="Pelican's content cache (kept between builds)")
     parser.add_argument("--digest", action="store_true",
                         help="print the digest of the settings, theme and content, and build nothing")
     args = parser.parse_args(argv)
@@ -147,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in problems:
             print(f"heroes-newsbuild: {args.content}/{problem}", file=sys.stderr)
         return 1
-    rc, log = build(args.settings, args.content, args.output)
+    rc, log = build(args.settings, args.content, args.output, args.cache)
     if rc != 0:
         print(f"heroes-newsbuild: Pelican refused the content:\n{log}", file=sys.stderr)
         return 1

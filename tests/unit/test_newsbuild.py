@@ -147,3 +147,16 @@ def test_the_digest_names_what_a_build_reads(tmp_path: Path, capsys: pytest.Capt
     assert changed != first
     (tmp_path / "theme/templates/index.html").write_text(TEMPLATE + "<footer/>")
     assert digest() not in (first, changed)
+
+
+def test_a_build_through_the_content_cache_gives_the_same_bytes(tmp_path: Path) -> None:
+    content, settings = site(tmp_path)
+    args = ["--settings", str(settings), "--content", str(content)]
+    assert newsbuild.main([*args, "--output", str(tmp_path / "plain")]) == 0
+    for out in ("cached-1", "cached-2"):  # the first fills the cache, the second reads it
+        cache = ["--cache", str(tmp_path / "cache")]
+        assert newsbuild.main([*args, "--output", str(tmp_path / out), *cache]) == 0
+    assert any((tmp_path / "cache").iterdir())
+    for out in ("cached-1", "cached-2"):
+        compared = filecmp.dircmp(tmp_path / "plain", tmp_path / out)
+        assert not compared.diff_files and not compared.left_only and not compared.right_only, out
