@@ -42,6 +42,9 @@ class Stage:
     # Runs beside the other parallel stages next to it (two at a time), its output kept in a
     # log and printed whole when it ends.
     parallel: bool = False
+    # A parallel stage with a lane of its own (a long scenario that mostly waits: the Galera
+    # fault tests): the others still run two at a time beside it.
+    lane: bool = False
 
 
 @dataclass
@@ -150,6 +153,11 @@ def find_scenarios(root: Path) -> list[tuple[str, Path]]:
     return found
 
 
+def has_lane(root: Path, name: str, cwd: Path) -> bool:
+    """Role scenarios whose molecule.yml says ``heroes-test: long`` run in a lane of their own."""
+    return cwd != root and LONG_MARK in (cwd / "molecule" / name / "molecule.yml").read_text()
+
+
 def runs_alone(root: Path, name: str, cwd: Path) -> bool:
     """Multi-host scenarios, and role scenarios whose molecule.yml says ``heroes-test: alone``
     (their tests measure times), run with nothing beside them; the other role scenarios run
@@ -223,6 +231,7 @@ def build_stages(root: Path, report_dir: Path) -> list[Stage]:
                 junit=True,
                 env={"PYTEST_ADDOPTS": f"--junitxml={report}"},
                 parallel=not runs_alone(root, name, cwd),
+                lane=has_lane(root, name, cwd),
             )
         )
     return stages
@@ -336,6 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.list:
             for stage in stages:
                 beside = f"  ({WORKERS} at a time)" if stage.parallel else ""
+                beside = "  (a lane of its own)" if stage.lane else beside
                 print(f"{stage.group:9s} {stage.name}{beside}")
             return 0
         alongside = None
@@ -352,8 +362,9 @@ PRINT_LOCK = threading.Lock()
 
 
 def run_parallel(stages: Sequence[Stage], log_dir: Path) -> tuple[list[Result], list[Stage]]:
-    """Run stages WORKERS at a time, in order; once one fails no new one starts. Returns the
-    results in the stages' order and the stages that did not run."""
+    """Run stages WORKERS at a time, in order, and each stage with a lane beside them (its worker
+    ends with it); once one fails no new one starts. Returns the results in the stages' order and
+    the stages that did not run."""
     pending = list(enumerate(stages))
     results: dict[int, Result] = {}
     lock = threading.Lock()
@@ -367,8 +378,11 @@ def run_parallel(stages: Sequence[Stage], log_dir: Path) -> tuple[list[Result], 
             result = run_stage(stage, log_dir / f"stage-{index}.log")
             with lock:
                 results[index] = result
+            if stage.lane:
+                return
 
-    threads = [threading.Thread(target=worker) for _ in range(min(WORKERS, len(stages)))]
+    lanes = sum(stage.lane for stage in stages)
+    threads = [threading.Thread(target=worker) for _ in range(min(WORKERS + lanes, len(stages)))]
     for thread in threads:
         thread.start()
     for thread in threads:

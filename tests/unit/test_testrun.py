@@ -192,6 +192,27 @@ def test_parallel_stages_run_two_at_a_time_and_keep_their_order(
     assert out.splitlines()[-1] == "5 passed, 0 failed, 0 skipped"
 
 
+def test_a_long_stage_has_a_lane_of_its_own_and_the_others_keep_two_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = tmp_path / "started"
+    started.mkdir()
+    # each stage notes how many others ran when it started
+    def stage(name: str, seconds: int, lane: bool = False) -> Stage:
+        return Stage(name, "molecule", ("sh", "-c", f"ls {started} | wc -l > {tmp_path}/{name}.beside; "
+                                        f"touch {started}/{name}; sleep {seconds}; rm {started}/{name}"),
+                     tmp_path, parallel=True, lane=lane)
+    stages = [stage("galera", 2, lane=True), *(stage(f"role{i}", 1) for i in range(4)),
+              Stage("full-stack", "molecule", ("true",), tmp_path)]
+    monkeypatch.setattr(testrun, "build_stages", lambda root, report_dir: stages)
+    began = time.monotonic()
+    assert testrun.main(["--root", str(tmp_path)]) == 0
+    # the long one beside two at a time: about 2 s (two lanes alone: about 3 s)
+    assert time.monotonic() - began < 2.8
+    assert max(int((tmp_path / f"role{i}.beside").read_text()) for i in range(4)) <= 2
+    assert capsys.readouterr().out.splitlines()[-1] == "6 passed, 0 failed, 0 skipped"
+
+
 def test_a_failed_parallel_stage_starts_no_new_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -215,9 +236,10 @@ def test_marked_role_scenarios_start_first_and_timed_ones_run_alone(tmp_path: Pa
     (root / "roles/alpha/molecule/default/molecule.yml").write_text("---\n# heroes-test: alone\n")
     assert [cwd.name for _, cwd in testrun.find_scenarios(root)] == ["zeta", "alpha", root.name]
     stages = testrun.build_stages(root, tmp_path / "r")
-    molecule = {s.name: s.parallel for s in stages if s.argv[0] == "molecule"}
-    assert molecule == {"molecule test zeta/default": True, "molecule test alpha/default": False,
-                        "molecule test molecule/full-stack": False}
+    molecule = {s.name: (s.parallel, s.lane) for s in stages if s.argv[0] == "molecule"}
+    assert molecule == {"molecule test zeta/default": (True, True),
+                        "molecule test alpha/default": (False, False),
+                        "molecule test molecule/full-stack": (False, False)}
 
 
 def test_failed_cases_name_each_failure_with_the_first_line_of_its_message(tmp_path: Path) -> None:
