@@ -54,8 +54,15 @@ def read_post(path: Path) -> Post:
     return Post(path, metadata, "\n".join(lines[index:]))
 
 
+def visible(root: Path) -> list[Path]:
+    """The files under root, sorted, without hidden ones or those in hidden folders (a git
+    checkout's .git, editors' files): what Pelican reads too (IGNORE_FILES, set by build)."""
+    return sorted(p for p in root.rglob("*")
+                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
 def posts(content: Path) -> Iterator[Path]:
-    yield from sorted(p for p in content.rglob("*") if p.suffix in (".md", ".markdown") and p.is_file())
+    yield from (p for p in visible(content) if p.suffix in (".md", ".markdown"))
 
 
 def check(content: Path, settings: Mapping[str, Any]) -> list[str]:
@@ -103,7 +110,7 @@ def digest(settings_file: Path, theme: Path, content: Path) -> str:
     (names and bytes). The same digest means the same site: a release is named by it."""
     sha = hashlib.sha256()
     for label, root in (("settings", settings_file), ("theme", theme), ("content", content)):
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        files = [root] if root.is_file() else visible(root)
         for path in files:
             name = path.name if root.is_file() else path.relative_to(root).as_posix()
             data = path.read_bytes()
@@ -115,9 +122,9 @@ def digest(settings_file: Path, theme: Path, content: Path) -> str:
 def build(settings_file: Path, content: Path, output: Path, cache: Path | None = None) -> tuple[int, str]:
     """Pelican into output (deleted first: nothing stale stays) with warnings fatal; with a cache
     folder, Pelican's content cache (posts unchanged since the last build are not read again)."""
-    extra = []
+    extra = ["-e", 'IGNORE_FILES=[".*"]']  # hidden files and folders, as visible() and digest()
     if cache is not None:
-        extra = ["-e", f"CACHE_PATH={json.dumps(str(cache))}", "LOAD_CONTENT_CACHE=true",
+        extra += ["-e", f"CACHE_PATH={json.dumps(str(cache))}", "LOAD_CONTENT_CACHE=true",
                  "CACHE_CONTENT=true", 'CONTENT_CACHING_LAYER="reader"']
     proc = subprocess.run(
         [sys.executable, "-m", "pelican", str(content), "-s", str(settings_file), "-o", str(output),

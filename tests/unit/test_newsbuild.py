@@ -27,8 +27,8 @@ THEME = {theme!r}
 TIMEZONE = "Europe/Berlin"
 DEFAULT_LANG = "en"
 FEED_DOMAIN = SITEURL
-FEED_ALL_ATOM = "feeds/all.atom.xml"
-FEED_ALL_RSS = "feeds/all.rss.xml"
+FEED_ALL_ATOM = "feeds/all.atom"
+FEED_ALL_RSS = "feeds/all.rss"
 CATEGORY_FEED_ATOM = None
 TRANSLATION_FEED_ATOM = None
 AUTHOR_FEED_ATOM = None
@@ -69,7 +69,7 @@ def test_the_posts_are_built_with_full_atom_and_rss_feeds(tmp_path: Path,
     for page in ("index.html", "archives.html", "tags.html", "posts/mirror-nginx.html",
                  "posts/galera-maintenance.html", "tags/database.html"):
         assert (out / page).is_file(), page
-    feed = ET.fromstring((out / "feeds/all.atom.xml").read_bytes())
+    feed = ET.fromstring((out / "feeds/all.atom").read_bytes())
     entries = {e.findtext(f"{ATOM}title"): e for e in feed.iter(f"{ATOM}entry")}
     mirror = entries["The mirror moves to nginx"]
     assert mirror.findtext(f"{ATOM}updated") == "2026-12-02T09:30:00+01:00"
@@ -77,7 +77,7 @@ def test_the_posts_are_built_with_full_atom_and_rss_feeds(tmp_path: Path,
     # full content with absolute links, the internal one resolved
     assert 'href="https://news.lab/posts/galera-maintenance.html"' in str(mirror.findtext(f"{ATOM}content"))
     assert "Überall" in str(entries["Galera maintenance"].findtext(f"{ATOM}content"))
-    rss = ET.fromstring((out / "feeds/all.rss.xml").read_bytes())
+    rss = ET.fromstring((out / "feeds/all.rss").read_bytes())
     assert len(rss.findall("channel/item")) == 2
 
 
@@ -147,6 +147,25 @@ def test_the_digest_names_what_a_build_reads(tmp_path: Path, capsys: pytest.Capt
     assert changed != first
     (tmp_path / "theme/templates/index.html").write_text(TEMPLATE + "<footer/>")
     assert digest() not in (first, changed)
+
+
+def test_hidden_files_are_not_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a git checkout of the posts (news_content_git_repo): its .git folder, and an editor's file,
+    # are neither checked, nor built, nor part of the release's name
+    content, settings = site(tmp_path)
+    args = ["--settings", str(settings), "--content", str(content)]
+    assert newsbuild.main([*args, "--digest"]) == 0
+    before = capsys.readouterr().out
+    (content / ".git/refs").mkdir(parents=True)
+    (content / ".git/refs/HEAD").write_text("ref: refs/heads/main\n")
+    (content / ".git/notes.md").write_text("No front matter at all.\n")
+    (content / "2026/.galera.md.swp").write_text("Title: swap\n")
+    (content / ".draft.md").write_text("Title: Galera maintenance\nDate: 2026-11-01\n\nA twin slug.\n")
+    assert newsbuild.main([*args, "--digest"]) == 0
+    assert capsys.readouterr().out == before
+    assert newsbuild.main([*args, "--output", str(tmp_path / "out")]) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out/posts").iterdir()) == [
+        "galera-maintenance.html", "mirror-nginx.html"]
 
 
 def test_a_build_through_the_content_cache_gives_the_same_bytes(tmp_path: Path) -> None:
