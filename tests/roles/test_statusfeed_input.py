@@ -35,8 +35,16 @@ def run(tmp_path: Path, variables: dict[str, Any]) -> str:
         ({"statusfeed_entries": 0}, "statusfeed_entries from 1 to 10000 (got 0)"),
         ({"statusfeed_components": "Mirror"}, "statusfeed_components a list of names or ids (got Mirror)"),
         ({"statusfeed_rss_name": "feed.atom"}, "statusfeed_atom_name and statusfeed_rss_name two different"),
+        ({"statusfeed_server_names": ["statusfeed.example"]},
+         "with statusfeed_server_names set (got ['statusfeed.example']) statusfeed_tls_certificate and "
+         "statusfeed_tls_private_key must be set too"),
+        ({"statusfeed_server_names": ["statusfeed.example"], "statusfeed_tls_certificate": "PEM",
+          "statusfeed_tls_private_key": "s3cret-token-value", "statusfeed_atom_name": "feed.xml"},
+         "the feeds' names must end in .atom and .rss (got 'feed.xml' and 'feed.rss')"),
+        ({"statusfeed_max_age": "a while"}, "statusfeed_max_age an nginx time such as 1m (got 'a while')"),
     ],
-    ids=["no-api", "site-without-slash", "timezone", "entries", "components", "same-file"],
+    ids=["no-api", "site-without-slash", "timezone", "entries", "components", "same-file",
+         "vhost-without-certificate", "vhost-feed-extension", "max-age"],
 )
 def test_bad_input_fails_before_anything_changes(tmp_path: Path, variables: dict[str, Any],
                                                  message: str) -> None:

@@ -88,8 +88,8 @@ class CachetDouble:
         return 200, "application/json", json.dumps(body)
 
 
-def make_server(double: CachetDouble, port: int = 0) -> ThreadingHTTPServer:
-    """The double's HTTP server on 127.0.0.1 (port 0: a free one)."""
+def make_server(double: CachetDouble, port: int = 0, bind: str = "127.0.0.1") -> ThreadingHTTPServer:
+    """The double's HTTP server on bind (127.0.0.1 by default) and port (0: a free one)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -122,9 +122,9 @@ def make_server(double: CachetDouble, port: int = 0) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = ThreadingHTTPServer((bind, port), Handler)
     server.daemon_threads = True
-    double.base = f"http://127.0.0.1:{server.server_address[1]}"
+    double.base = f"http://{bind}:{server.server_address[1]}"
     return server
 
 
@@ -182,14 +182,16 @@ def sample() -> CachetDouble:
 
 
 def main() -> None:
-    """Serve the sample on a port until stopped (the statusfeed role's molecule scenario)."""
+    """Serve the sample on an address and port until stopped (the statusfeed role's molecule
+    scenario on 127.0.0.1, the lab's status page on the client)."""
     parser = argparse.ArgumentParser(description="a test double of Cachet's API v1 (the sample data)")
     parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--bind", default="127.0.0.1", help="the address it listens on (and its links name)")
     parser.add_argument("--fail-file", type=Path, help="a file whose content is the failure mode")
     args = parser.parse_args()
     double = sample()
     double.fail_file = args.fail_file
-    make_server(double, args.port).serve_forever()
+    make_server(double, args.port, args.bind).serve_forever()
 
 
 if __name__ == "__main__":

@@ -34,14 +34,14 @@ def test_current_is_a_whole_release(host: Host) -> None:
     assert host.file("/srv/news/current").is_symlink
     assert RELEASE.match(live(host)), live(host)
     release = f"/srv/news/{live(host)}"
-    for page in ("index.html", "archives.html", "tags.html", "feeds/all.atom.xml", "feeds/all.rss.xml",
+    for page in ("index.html", "archives.html", "tags.html", "feeds/all.atom", "feeds/all.rss",
                  "posts/the-status-page-has-feeds-again.html", "tags/mirror.html", "theme/css/news.css"):
         assert host.file(f"{release}/{page}").is_file, page
     assert not host.file(f"{release}.partial").exists
 
 
 def test_the_feeds_have_every_post_with_absolute_links(host: Host) -> None:
-    feed = ET.fromstring(host.file("/srv/news/current/feeds/all.atom.xml").content_string)
+    feed = ET.fromstring(host.file("/srv/news/current/feeds/all.atom").content_string)
     entries = list(feed.iter(f"{ATOM}entry"))
     assert len(entries) == 4
     feeds = next(e for e in entries if e.findtext(f"{ATOM}title") == "The status page has feeds again")
