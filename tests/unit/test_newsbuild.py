@@ -8,6 +8,7 @@ import filecmp
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from heroes_infra import newsbuild
@@ -79,6 +80,26 @@ def test_the_posts_are_built_with_full_atom_and_rss_feeds(tmp_path: Path,
     assert "Überall" in str(entries["Galera maintenance"].findtext(f"{ATOM}content"))
     rss = ET.fromstring((out / "feeds/all.rss").read_bytes())
     assert len(rss.findall("channel/item")) == 2
+
+
+def test_the_feeds_parse_and_keep_the_rules_feedparser_does_not_check(tmp_path: Path) -> None:
+    content, settings = site(tmp_path)
+    assert newsbuild.main(["--settings", str(settings), "--content", str(content),
+                           "--output", str(tmp_path / "out")]) == 0
+    for name in ("all.atom", "all.rss"):
+        parsed = feedparser.parse((tmp_path / "out/feeds" / name).read_bytes())
+        assert not parsed.bozo, parsed.get("bozo_exception")
+        assert sorted(e.title for e in parsed.entries) == ["Galera maintenance", "The mirror moves to nginx"]
+        assert all(e.link.startswith("https://news.lab/posts/") and e.id for e in parsed.entries)
+    root = ET.fromstring((tmp_path / "out/feeds/all.atom").read_bytes())
+    # the feed's own id, updated (its newest entry's) and self link (W3C's feed validator rules)
+    assert root.findtext(f"{ATOM}id") == "https://news.lab/"
+    entries = list(root.iter(f"{ATOM}entry"))
+    assert root.findtext(f"{ATOM}updated") == max(str(e.findtext(f"{ATOM}updated")) for e in entries)
+    selfs = [link.get("href") for link in root.findall(f"{ATOM}link") if link.get("rel") == "self"]
+    assert selfs == ["https://news.lab/feeds/all.atom"]
+    for entry in entries:
+        assert [len(entry.findall(f"{ATOM}{tag}")) for tag in ("id", "updated", "title")] == [1, 1, 1]
 
 
 def test_the_same_posts_give_the_same_bytes(tmp_path: Path) -> None:
