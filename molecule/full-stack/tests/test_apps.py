@@ -6,43 +6,28 @@ playbooks/lab/status-page.yml); the front page opened in Debian's chromium on th
 from __future__ import annotations
 
 import functools
-import os
 import shlex
 import shutil
 import struct
 import zlib
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import pytest
-import testinfra
-import yaml
 from ansiblerun import playbook, why
+from labhosts import CA_FILE, MIRROR_VIP, ROOT, WEBS, Host, node, with_ca
 
-ROOT = Path(__file__).resolve().parents[3]
-Host = Any
-VIP = "172.30.0.30"
-WEBS = {"web1": "172.30.0.31", "web2": "172.30.0.32"}
-LAB_CA = yaml.safe_load((ROOT / "inventory/lab/group_vars/all/lab_pki.yml").read_text())["lab_ca_cert"]
-CA_FILE = "/usr/local/share/ca-certificates/heroes-lab-ca.crt"
 NEWS = ROOT / "news/lab"
 SCREENSHOT = Path("/tmp/heroes-news-front-page.png")  # docs/news-front-page.png is one of these
 ATOM = "application/atom+xml"
 RSS = "application/rss+xml"
 
 
-def node(name: str) -> Host:
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}")
-
-
 @functools.cache
 def client() -> Host:
-    host = node("client")
-    host.run(f"printf '%s' {shlex.quote(LAB_CA)} > {CA_FILE}")
-    return host
+    return with_ca(node("client"))
 
 
 def curl(url: str, address: str, *options: str) -> tuple[dict[str, str], str]:
@@ -176,7 +161,7 @@ def png_size_and_colours(data: bytes) -> tuple[int, int, int]:
 def test_the_front_page_renders_in_chromium_and_every_link_on_it_resolves() -> None:
     browser = client()
     chromium = (f"chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
-                f"--host-resolver-rules='MAP news.lab {VIP}' --window-size=1280,1024")
+                f"--host-resolver-rules='MAP news.lab {MIRROR_VIP}' --window-size=1280,1024")
     # the page as the browser built it, scripts and all, over TLS the lab CA (in the browser's
     # own certificate store, not curl's) verifies
     dom = browser.run(f"timeout 120 {chromium} --dump-dom https://news.lab/")
@@ -189,7 +174,7 @@ def test_the_front_page_renders_in_chromium_and_every_link_on_it_resolves() -> N
     assert len(links) >= 8, links
     for link in links:
         assert urlsplit(link).hostname == "news.lab", link
-        status = curl(link, VIP, "-o", "/dev/null")[0][":status"]
+        status = curl(link, MIRROR_VIP, "-o", "/dev/null")[0][":status"]
         assert status == "200", (link, status)
     shot = browser.run(f"rm -f /tmp/news.png; timeout 120 {chromium} --hide-scrollbars "
                        "--screenshot=/tmp/news.png https://news.lab/")

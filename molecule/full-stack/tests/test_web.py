@@ -6,33 +6,14 @@ from legacy1."""
 from __future__ import annotations
 
 import json
-import os
-import shlex
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
-import testinfra
-import yaml
 from ansiblerun import playbook, why
+from labhosts import CA_FILE, LAB_CA, MIRROR_VIP, ROOT, WEBS, node, with_ca
 
-ROOT = Path(__file__).resolve().parents[3]
-Host = Any
-MIRROR_VIP = "172.30.0.30"
-WEBS = {"web1": "172.30.0.31", "web2": "172.30.0.32"}
-LAB_CA = yaml.safe_load((ROOT / "inventory/lab/group_vars/all/lab_pki.yml").read_text())["lab_ca_cert"]
-CA_FILE = "/usr/local/share/ca-certificates/heroes-lab-ca.crt"
 FIGURES = Path("/tmp/heroes-figures.jsonl")
-
-
-def node(name: str) -> Host:
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}")
-
-
-def with_ca(host: Host) -> Host:
-    host.run(f"printf '%s' {shlex.quote(LAB_CA)} > {CA_FILE}")
-    return host
 
 
 def test_the_migration_under_traffic_failed_no_download() -> None:
