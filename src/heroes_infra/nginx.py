@@ -8,14 +8,16 @@ application role hands to the nginx role's ``vhost`` tasks)::
       tls: {certificate: "<PEM, leaf first>", private_key: "<PEM, from vault>"}
       plain_http: serve               # or redirect (the default): HTTP only redirects to HTTPS
       root: /srv/mirror               # or proxy: {servers: [...], ...}
+      # with root, PHP through FastCGI: only the scripts named run, any other .php is 404
+      # fastcgi: {servers: ["unix:/run/php/app.sock"], scripts: [index.php], ...}
       autoindex: true
       locations: [{match: "~ /repodata/", directives: ["expires 5m"]}]
     - {name: old-site, state: absent}  # its file and certificate are removed
 
 ``check_vhosts`` raises :class:`VhostError` naming the variable and the expected form;
-``normalise`` merges the proxy defaults (backpressure) and says, from the certificate itself,
-whether OCSP stapling applies (only when the certificate names a responder). Private keys never
-appear in what ``normalise`` returns.
+``normalise`` merges the proxy defaults (backpressure, for proxy and fastcgi alike) and says,
+from the certificate itself, whether OCSP stapling applies (only when the certificate names a
+responder). Private keys never appear in what ``normalise`` returns.
 """
 
 from __future__ import annotations
@@ -34,13 +36,15 @@ LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 HOSTNAME = re.compile(rf"^(\*\.)?{LABEL}(\.{LABEL})*$")
 TIME = re.compile(r"^[0-9]+(ms|s|m|h)?$")
 RATE = re.compile(r"^[0-9]+r/[sm]$")
+SCRIPT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\.php$")  # no ..
 SERVER = re.compile(r"^(unix:/\S+|[A-Za-z0-9.-]+:[0-9]{1,5}|\[[0-9A-Fa-f:]+\]:[0-9]{1,5})$")
 PLAIN_HTTP = ("redirect", "serve")
-KEYS = frozenset({"name", "server_names", "tls", "plain_http", "root", "proxy", "autoindex",
+KEYS = frozenset({"name", "server_names", "tls", "plain_http", "root", "proxy", "fastcgi", "autoindex",
                   "locations", "directives", "default_server", "access_log_format", "index", "state"})
 PROXY_KEYS = frozenset({"servers", "max_conns", "connect_timeout", "read_timeout", "send_timeout",
                         "max_fails", "fail_timeout", "keepalive", "limit_conn_per_client",
                         "limit_conn_total", "limit_req_rate", "limit_req_burst"})
+FASTCGI_KEYS = PROXY_KEYS | {"scripts"}
 
 
 class VhostError(ValueError):
@@ -101,24 +105,35 @@ def _mapping(value: object, where: str, known: frozenset[str], expected: str) ->
     return value
 
 
-def _check_proxy(value: object, where: str) -> None:
-    proxy = _mapping(value, f"{where}.proxy", PROXY_KEYS, "servers: [host:port, ...]")
+def _check_fastcgi(value: object, where: str) -> None:
+    fastcgi = _mapping(value, f"{where}.fastcgi", FASTCGI_KEYS,
+                       "servers: [unix:/path or host:port, ...] and scripts: [index.php, ...]")
+    scripts = fastcgi.get("scripts")
+    if (not isinstance(scripts, Sequence) or isinstance(scripts, str) or not scripts
+            or not all(isinstance(s, str) and SCRIPT.match(s.lstrip("/")) for s in scripts)):
+        raise VhostError(f"{where}.fastcgi.scripts must be a non-empty list of the PHP scripts that "
+                         f"may run, paths under root ending in .php such as index.php (got {scripts!r})")
+    _check_proxy({k: v for k, v in fastcgi.items() if k != "scripts"}, where, "fastcgi")
+
+
+def _check_proxy(value: object, where: str, kind: str = "proxy") -> None:
+    proxy = _mapping(value, f"{where}.{kind}", PROXY_KEYS, "servers: [host:port, ...]")
     servers = proxy.get("servers")
     if (not isinstance(servers, Sequence) or isinstance(servers, str) or not servers
             or not all(isinstance(s, str) and SERVER.match(s) for s in servers)):
-        raise VhostError(f"{where}.proxy.servers must be a non-empty list of host:port or "
+        raise VhostError(f"{where}.{kind}.servers must be a non-empty list of host:port or "
                          f"unix:/path (got {servers!r})")
     for key in ("connect_timeout", "read_timeout", "send_timeout", "fail_timeout"):
         if key in proxy and not TIME.match(str(proxy[key])):
-            raise VhostError(f"{where}.proxy.{key} must be an nginx time such as 2s or 500ms "
+            raise VhostError(f"{where}.{kind}.{key} must be an nginx time such as 2s or 500ms "
                              f"(got {proxy[key]!r})")
     for key in ("max_conns", "max_fails", "keepalive", "limit_conn_per_client", "limit_conn_total",
                 "limit_req_burst"):
         value = proxy.get(key)
         if key in proxy and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise VhostError(f"{where}.proxy.{key} must be a whole number >= 0 (got {value!r})")
+            raise VhostError(f"{where}.{kind}.{key} must be a whole number >= 0 (got {value!r})")
     if "limit_req_rate" in proxy and proxy["limit_req_rate"] and not RATE.match(str(proxy["limit_req_rate"])):
-        raise VhostError(f"{where}.proxy.limit_req_rate must be a rate such as 20r/s or 600r/m, or '' "
+        raise VhostError(f"{where}.{kind}.limit_req_rate must be a rate such as 20r/s or 600r/m, or '' "
                          f"for none (got {proxy['limit_req_rate']!r})")
 
 
@@ -149,11 +164,16 @@ def _check_one(value: object, where: str) -> None:
     has_root, has_proxy = vhost.get("root") is not None, vhost.get("proxy") is not None
     if has_root == has_proxy:
         raise VhostError(f"{where} ({name}) must have exactly one of root (a directory served as "
-                         "files) or proxy (backends)")
+                         "files, with fastcgi for its PHP scripts if any) or proxy (backends)")
     if has_root and not str(vhost["root"]).startswith("/"):
         raise VhostError(f"{where}.root must be an absolute path (got {vhost['root']!r})")
     if has_proxy:
         _check_proxy(vhost["proxy"], where)
+    if vhost.get("fastcgi") is not None:
+        if not has_root:
+            raise VhostError(f"{where} ({name}): fastcgi runs PHP scripts found under root; "
+                             "give root, not proxy")
+        _check_fastcgi(vhost["fastcgi"], where)
     locations = vhost.get("locations", [])
     if not isinstance(locations, Sequence) or isinstance(locations, str):
         raise VhostError(f"{where}.locations must be a list of {{match, directives}}")
@@ -226,10 +246,15 @@ def normalise(vhosts: Sequence[Mapping[str, Any]], proxy_defaults: Mapping[str, 
             "access_log_format": vhost.get("access_log_format", "main"),
             "ocsp_responder": ocsp_responder(certs[0]),
             "proxy": None,
+            "fastcgi": None,
         }
         if vhost.get("proxy") is not None:
             item["proxy"] = {**proxy_defaults, **vhost["proxy"]}
             _check_proxy(item["proxy"], f"{variable} ({vhost['name']}) with nginx_proxy_defaults")
+        if vhost.get("fastcgi") is not None:
+            fastcgi = {**proxy_defaults, **vhost["fastcgi"]}
+            _check_fastcgi(fastcgi, f"{variable} ({vhost['name']}) with nginx_proxy_defaults")
+            item["fastcgi"] = {**fastcgi, "scripts": [str(s).lstrip("/") for s in fastcgi["scripts"]]}
         out.append(item)
     return out
 

@@ -52,6 +52,15 @@ def test_proxy_defaults_are_merged_and_the_vhost_wins() -> None:
     assert item["proxy"] == {"servers": ["app:8080"], "read_timeout": "5s", "max_conns": 64}
 
 
+def test_fastcgi_takes_the_proxy_defaults_and_its_scripts_relative_to_root() -> None:
+    fastcgi = {"servers": ["unix:/run/php/app.sock"], "scripts": ["/index.php", "x/y.php"],
+               "read_timeout": "5s"}
+    [item] = normalise([vhost(fastcgi=fastcgi)], {"read_timeout": "30s", "max_conns": 64})
+    assert item["root"] == "/srv/site" and item["proxy"] is None
+    assert item["fastcgi"] == {"servers": ["unix:/run/php/app.sock"], "scripts": ["index.php", "x/y.php"],
+                               "read_timeout": "5s", "max_conns": 64}
+
+
 def test_ocsp_stapling_follows_the_certificate() -> None:
     cert, key = pair(ocsp="http://ocsp.example/")
     [item] = normalise([vhost(tls={"certificate": cert, "private_key": key})], {})
@@ -81,6 +90,15 @@ def test_an_absent_vhost_needs_only_its_name_and_frees_its_server_names() -> Non
         ([vhost(root=None, proxy={**A, "max_conns": -1})], "proxy.max_conns must be a whole number"),
         ([vhost(root=None, proxy={**A, "limit_req_rate": "fast"})], "limit_req_rate must be a rate"),
         ([vhost(root=None, proxy={**A, "queue": 5})], "proxy has unknown keys ['queue']"),
+        ([vhost(fastcgi={**A, "scripts": ["index.html"]})],
+         "nginx_vhosts[0].fastcgi.scripts must be a non-empty list of the PHP scripts"),
+        ([vhost(fastcgi={**A, "scripts": ["../etc/x.php"]})], "fastcgi.scripts must be a non-empty list"),
+        ([vhost(fastcgi={"scripts": ["index.php"]})],
+         "nginx_vhosts[0].fastcgi.servers must be a non-empty list"),
+        ([vhost(fastcgi={**A, "scripts": ["index.php"], "read_timeout": "long"})],
+         "nginx_vhosts[0].fastcgi.read_timeout must be an nginx time"),
+        ([vhost(root=None, proxy=A, fastcgi={**A, "scripts": ["index.php"]})],
+         "fastcgi runs PHP scripts found under root; give root, not proxy"),
         ([vhost(locations=[{"match": "/x", "directives": "expires 1d"}])],
          "nginx_vhosts[0].locations[0] must be"),
         ([vhost(colour="blue")], "nginx_vhosts[0] has unknown keys ['colour']"),

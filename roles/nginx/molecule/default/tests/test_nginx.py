@@ -258,3 +258,17 @@ def test_a_hanging_backend_costs_fast_errors_bounded_connections_and_heals(host:
             break
         time.sleep(0.5)
     assert code == "200"
+
+
+def test_php_runs_only_the_scripts_named_and_the_rest_is_files(host: Host, ca: str) -> None:
+    server = f"heroes-lab-{name(host, '')}"
+    for path in ("/", "/index.php"):
+        out = curl(host, server, path, "--fail")
+        assert out.stdout == "php 8 /srv/molecule-php/index.php on\n", (path, out.stdout, out.stderr)
+    # another script under root is never run and never shown
+    hidden = curl(host, server, "/lib/secret.php", "-o", "/dev/null", "-w", "%{http_code}")
+    assert hidden.stdout == "404"
+    assert "secret" not in curl(host, server, "/lib/secret.php").stdout
+    assert curl(host, server, "/style.css", "--fail").stdout == "body {}\n"
+    conf = host.file("/etc/nginx/vhosts.d/php.conf").content_string
+    assert "fastcgi_pass heroes_php;" in conf and "max_conns=" in conf
