@@ -194,13 +194,15 @@ def overhead(password: str, threads: int, seconds: int, rounds: int) -> dict[str
     cores), in rotating order so that drift hits every side alike; medians compared."""
     writer = "172.30.0.11:3306"
     targets = {"direct": writer, "vip": f"{VIP}:3306", "socat": "172.30.0.21:3399"}
-    # The lab's firewall and grants let only the balancers reach db1's MariaDB: for the "direct"
-    # side, db1 is opened to the client (a rule and an account of the probe user from its
-    # address) for the benchmark's duration only.
+    # The lab's firewall lets only the balancers reach db1's MariaDB: for the "direct" side, db1
+    # is opened to the client (whose probe account exists: the balancers pass its address on by
+    # the PROXY protocol) for the benchmark's duration only. socat on lb1 passes no address, so
+    # the probe user gets an account from lb1 for that time too.
+    hop = "172.30.0.21"
     opened = f"ip saddr {CLIENT} tcp dport 3306 accept comment \"benchmark direct side\""
     dexec("db1", f"nft insert rule inet heroes input {opened}")
-    dexec("db1", f"mariadb -e \"CREATE USER IF NOT EXISTS probe@'{CLIENT}' IDENTIFIED BY '{password}'; "
-                 f"GRANT ALL ON heroes_probe.* TO probe@'{CLIENT}'\"")
+    dexec("db1", f"mariadb -e \"CREATE USER IF NOT EXISTS probe@'{hop}' IDENTIFIED BY '{password}'; "
+                 f"GRANT ALL ON heroes_probe.* TO probe@'{hop}'\"")
     try:
         sysbench("cleanup", writer, password, threads)
         sysbench("prepare", writer, password, threads)
@@ -216,7 +218,7 @@ def overhead(password: str, threads: int, seconds: int, rounds: int) -> dict[str
             dexec("lb1", "pkill -f 'socat TCP-LISTEN:3399'", check=False)
             sysbench("cleanup", writer, password, threads)
     finally:
-        dexec("db1", f"mariadb -e \"DROP USER IF EXISTS probe@'{CLIENT}'\"", check=False)
+        dexec("db1", f"mariadb -e \"DROP USER IF EXISTS probe@'{hop}'\"", check=False)
         dexec("db1", "systemctl reload heroes-firewall", check=False)
     median = {side: statistics.median(values) for side, values in runs.items()}
     return {"threads": threads, "seconds": seconds, "runs": runs, "direct_tps": median["direct"],

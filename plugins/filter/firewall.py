@@ -5,6 +5,9 @@
 {{ firewall_ssh_from | heroes_firewall_sources('firewall_ssh_from') }} -> {"v4": [...], "v6": [...]}
 {{ firewall_ssh_from | heroes_firewall_sources_problems('firewall_ssh_from') }} -> problems ("": fine)
 {{ user.from | heroes_mysql_hosts(groups, hostvars, 'galera_users[0]') }} -> MariaDB account hosts
+{{ sources | heroes_mysql_proxy_networks(groups, hostvars, 'galera_proxy_protocol_from') }}
+                                                 -> MariaDB's proxy_protocol_networks (addresses, CIDR)
+{{ address | heroes_address_within(networks) }}  -> whether the address is in one of them
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ _SRC = Path(__file__).resolve().parents[2] / "src"
 if str(_SRC) not in sys.path:
     sys.path.insert(0, str(_SRC))
 
-from heroes_infra.firewall import FirewallError, mysql_hosts, resolve, sources  # noqa: E402
+from heroes_infra.firewall import FirewallError, mysql_hosts, proxy_networks, resolve, sources, within  # noqa: E402
 
 
 def _addresses(hostvars: Mapping[str, Any]) -> dict[str, str | None]:
@@ -66,6 +69,24 @@ def heroes_mysql_hosts_problems(sources_: Sequence[Any], groups: Mapping[str, Se
     return ""
 
 
+def heroes_mysql_proxy_networks(sources_: Sequence[Any], groups: Mapping[str, Sequence[str]],
+                                hostvars: Mapping[str, Any], label: str) -> list[str]:
+    return proxy_networks(sources_, {g: list(m) for g, m in groups.items()}, _addresses(hostvars), label)
+
+
+def heroes_mysql_proxy_networks_problems(sources_: Sequence[Any], groups: Mapping[str, Sequence[str]],
+                                         hostvars: Mapping[str, Any], label: str) -> str:
+    try:
+        heroes_mysql_proxy_networks(sources_, groups, hostvars, label)
+    except FirewallError as exc:
+        return str(exc)
+    return ""
+
+
+def heroes_address_within(address: str, networks: Sequence[str]) -> bool:
+    return within(str(address), [str(n) for n in networks])
+
+
 class FilterModule:
     """heroes-infra filters."""
 
@@ -75,4 +96,7 @@ class FilterModule:
                 "heroes_firewall_sources": heroes_firewall_sources,
                 "heroes_firewall_sources_problems": heroes_firewall_sources_problems,
                 "heroes_mysql_hosts": heroes_mysql_hosts,
-                "heroes_mysql_hosts_problems": heroes_mysql_hosts_problems}
+                "heroes_mysql_hosts_problems": heroes_mysql_hosts_problems,
+                "heroes_mysql_proxy_networks": heroes_mysql_proxy_networks,
+                "heroes_mysql_proxy_networks_problems": heroes_mysql_proxy_networks_problems,
+                "heroes_address_within": heroes_address_within}

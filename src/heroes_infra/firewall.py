@@ -80,14 +80,12 @@ def _sources(
     return v4, v6
 
 
-def mysql_hosts(
-    sources: Sequence[Any],
-    groups: Mapping[str, Sequence[str]],
-    addresses: Mapping[str, str | None],
-    label: str,
-) -> list[str]:
-    """The same sources as a rule's ``from``, as MariaDB account hosts: an address as it is, a
-    network as address/netmask (MariaDB's form). Raises FirewallError naming ``label``."""
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(sources: Sequence[Any], groups: Mapping[str, Sequence[str]],
+              addresses: Mapping[str, str | None], label: str) -> list[Network]:
+    """``from`` resolved, collapsed and sorted (v4 first); raises FirewallError naming ``label``."""
     problems: list[str] = []
     if not isinstance(sources, list) or not sources or not all(isinstance(s, str) for s in sources):
         raise FirewallError(f"{label}: from must be a non-empty list of groups, hosts, addresses or "
@@ -97,12 +95,41 @@ def mysql_hosts(
         problems.append(f"{label}: from {sources} resolves to no address (empty groups?)")
     if problems:
         raise FirewallError("; ".join(problems))
-    hosts = []
-    for text in _collapse(v4) + _collapse(v6):
-        net = ipaddress.ip_network(text)
-        single = net.num_addresses == 1
-        hosts.append(str(net.network_address) if single else f"{net.network_address}/{net.netmask}")
-    return hosts
+    return [ipaddress.ip_network(text) for text in _collapse(v4) + _collapse(v6)]
+
+
+def mysql_hosts(
+    sources: Sequence[Any],
+    groups: Mapping[str, Sequence[str]],
+    addresses: Mapping[str, str | None],
+    label: str,
+) -> list[str]:
+    """The same sources as a rule's ``from``, as MariaDB account hosts: an address as it is, a
+    network as address/netmask (MariaDB's form). Raises FirewallError naming ``label``."""
+    return [str(net.network_address) if net.num_addresses == 1 else f"{net.network_address}/{net.netmask}"
+            for net in _networks(sources, groups, addresses, label)]
+
+
+def proxy_networks(
+    sources: Sequence[Any],
+    groups: Mapping[str, Sequence[str]],
+    addresses: Mapping[str, str | None],
+    label: str,
+) -> list[str]:
+    """The same sources, as MariaDB's ``proxy_protocol_networks`` lists them: an address as it
+    is, a network in CIDR form. Raises FirewallError naming ``label``."""
+    return [str(net.network_address) if net.num_addresses == 1 else str(net)
+            for net in _networks(sources, groups, addresses, label)]
+
+
+def within(address: str, networks: Sequence[str]) -> bool:
+    """Whether ``address`` lies in one of ``networks`` (addresses or CIDR); False if it is no address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    nets = [_network(text) for text in networks]
+    return any(net is not None and net.version == ip.version and ip in net for net in nets)
 
 
 def resolve(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from heroes_infra.firewall import FirewallError, mysql_hosts, resolve, sources
+from heroes_infra.firewall import FirewallError, mysql_hosts, proxy_networks, resolve, sources, within
 
 GROUPS = {"galera": ["db1", "db2"], "haproxy": ["lb1"], "galera_arbitrator": [], "all": ["db1", "db2", "lb1"]}
 ADDRESSES: dict[str, str | None] = {"db1": "172.30.0.11", "db2": "172.30.0.12", "lb1": "172.30.0.21",
@@ -73,3 +73,19 @@ def test_mysql_hosts_are_addresses_and_networks_with_their_netmask() -> None:
         mysql_hosts(["nope"], GROUPS, ADDRESSES, "galera_users[0]")
     with pytest.raises(FirewallError, match="resolves to no address"):
         mysql_hosts(["galera_arbitrator"], GROUPS, ADDRESSES, "galera_users[0]")
+
+
+def test_proxy_networks_are_addresses_and_cidr_networks() -> None:
+    # an address inside a listed network is merged away
+    label = "galera_proxy_protocol_from"
+    got = proxy_networks(["haproxy", "10.1.0.0/16", "10.1.2.3"], GROUPS, ADDRESSES, label)
+    assert got == ["10.1.0.0/16", "172.30.0.21"]
+    with pytest.raises(FirewallError, match="galera_proxy_protocol_from: 'nope' is no inventory group"):
+        proxy_networks(["nope"], GROUPS, ADDRESSES, "galera_proxy_protocol_from")
+
+
+def test_within_tells_an_address_in_a_network_or_equal_to_an_address() -> None:
+    assert within("10.1.2.3", ["10.1.0.0/16"])
+    assert within("10.1.2.3", ["192.0.2.1", "10.1.2.3"])
+    assert not within("10.2.0.1", ["10.1.0.0/16", "fd00::/8"])
+    assert not within("not-an-address", ["0.0.0.0/0"])

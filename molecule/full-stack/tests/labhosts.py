@@ -1,11 +1,12 @@
 """What the full-stack tests of the web tier and the applications share about the lab: its hosts
-through the scenario's inventory, the web nodes' addresses and the mirror VIP, and the lab CA
-(written on a host so that curl and openssl there verify with it)."""
+through the scenario's inventory, the web nodes' addresses and the mirror VIP, the lab vault,
+and the lab CA (written on a host so that curl and openssl there verify with it)."""
 
 from __future__ import annotations
 
 import os
 import shlex
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,14 @@ CA_FILE = "/usr/local/share/ca-certificates/heroes-lab-ca.crt"
 
 def node(name: str) -> Host:
     return testinfra.get_host(f"ansible://{name}?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}")
+
+
+def vault(group: str) -> dict[str, str]:
+    """The lab vault of an inventory group (group_vars/<group>/vault.yml), opened."""
+    out = subprocess.run(["ansible-vault", "view", str(ROOT / f"inventory/lab/group_vars/{group}/vault.yml")],
+                         capture_output=True, text=True, check=True, cwd=ROOT,
+                         env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}).stdout
+    return dict(yaml.safe_load(out))
 
 
 def with_ca(host: Host) -> Host:

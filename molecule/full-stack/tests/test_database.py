@@ -13,6 +13,7 @@ import pytest
 import testinfra
 import testinfra.utils.ansible_runner
 import yaml
+from labhosts import vault
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -104,7 +105,26 @@ def test_only_the_balancers_and_the_members_reach_the_database_ports() -> None:
         allow = set(sql(node(name), "SELECT @@wsrep_allowlist").split(","))
         assert allow == set(ADDRESSES.values()), (name, allow)
     hosts = sql(node("db1"), "SELECT Host FROM mysql.global_priv WHERE User = 'probe' ORDER BY Host")
-    assert hosts.split() == ["172.30.0.21", "172.30.0.22"], hosts
+    assert hosts.split() == ["172.30.0.100"], hosts
+    # Matomo's account: app1's address only (the balancers pass it on by the PROXY protocol)
+    hosts = sql(node("db1"), "SELECT Host FROM mysql.global_priv WHERE User = 'matomo' ORDER BY Host")
+    assert hosts.split() == ["172.30.0.41"], hosts
+
+
+def test_accounts_name_the_client_through_the_vip_not_the_balancer() -> None:
+    """HAProxy passes each client's address on (PROXY v2), MariaDB trusts it from the balancers
+    only: the probe account from the client matches through both frontends, and Matomo's
+    account, from app1 only, refuses the client with the right password."""
+    client = node("client")
+    galera = vault("galera")
+    for port in (3306, 3307):
+        login = f"mariadb -h 172.30.0.20 -P {port} -u probe -p{galera['vault_galera_probe_password']} -N -B"
+        assert client.check_output(f"{login} -e 'SELECT CURRENT_USER()'") == "probe@172.30.0.100"
+    for name in NODES:
+        assert sql(node(name), "SELECT @@proxy_protocol_networks") == "172.30.0.21,172.30.0.22", name
+    matomo = vault("all")["vault_matomo_database_password"]
+    refused = client.run(f"mariadb -h 172.30.0.20 -u matomo -p{matomo} matomo -e 'SELECT 1'")
+    assert refused.rc != 0 and "Access denied for user 'matomo'@" in refused.stderr, refused.stderr
 
 
 TLS = "/etc/mysql/tls"

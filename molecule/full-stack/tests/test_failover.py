@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 import testinfra
-import yaml
 from ansiblerun import playbook, why
+from labhosts import vault
 
 ROOT = Path(__file__).resolve().parents[3]
 Host = Any
@@ -38,13 +38,6 @@ def node(name: str) -> Host:
 
 
 @cache
-def vault(group: str) -> dict[str, str]:
-    out = subprocess.run(["ansible-vault", "view", str(ROOT / f"inventory/lab/group_vars/{group}/vault.yml")],
-                         capture_output=True, text=True, check=True, cwd=ROOT,
-                         env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}).stdout
-    return dict(yaml.safe_load(out))
-
-
 def probe_args(port: int = 3306) -> str:
     password = vault("galera")["vault_galera_probe_password"]
     return f"--host {VIP} --port {port} --user probe --password {password} --database heroes_probe"
