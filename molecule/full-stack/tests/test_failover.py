@@ -19,6 +19,7 @@ import pytest
 import testinfra
 from ansiblerun import playbook, why
 from labhosts import vault
+from matomolab import finish_tracking, start_tracking, visits_on_node, visits_today
 
 ROOT = Path(__file__).resolve().parents[3]
 Host = Any
@@ -201,8 +202,12 @@ def test_rolling_restart_under_web_clients_and_a_pool_fails_no_transaction_and_f
     0 failed web transactions; the pool loses its connections only where a restart or the
     failback cuts them (connection errors, never a deadlock or a refused write) and, once the
     writer is back, commits on the writer only (its sessions on the backup were shut down);
-    no certification failure; every acknowledged write of both is on every node."""
+    no certification failure; every acknowledged write of both is on every node. Matomo's
+    tracking (app1, through the VIP) meanwhile: no visit refused, every visit it acknowledged on
+    every node and counted by the reporting API."""
     before, conflicts = started_at(), cert_failures()
+    visits = visits_today()
+    start_tracking("roll")
     start_web(settled, "web")
     start(settled, "pool", "--workers 3 --rate 20 --duration 400 --ack-file /tmp/pool-ack.json",
           "/tmp/pool.json")
@@ -213,6 +218,7 @@ def test_rolling_restart_under_web_clients_and_a_pool_fails_no_transaction_and_f
     time.sleep(3)
     result = finish(settled, "/tmp/web.json")
     pooled = finish(settled, "/tmp/pool.json")
+    tracked, refused = finish_tracking("roll")
     record("rolling-restart", result)
     record("rolling-restart-pool", {**pooled, "cert_failures": cert_failures() - conflicts})
     out = proc.stdout + proc.stderr
@@ -237,6 +243,12 @@ def test_rolling_restart_under_web_clients_and_a_pool_fails_no_transaction_and_f
     assert not late, f"the pool wrote beside the writer after the restart: {late}"
     assert cert_failures() == conflicts
     assert assert_acknowledged_on_every_node(settled, "/tmp/pool-ack.json") == pooled["ok"]
+    # Matomo: no visit lost during or after the restarts
+    assert not refused and len(tracked) > 100, (len(tracked), refused)
+    for name in NODES:
+        missing = tracked - visits_on_node(name, "roll")
+        assert not missing, (name, sorted(missing)[:10])
+    assert visits_today() == visits + len(tracked)
 
 
 def test_a_changed_mysqld_option_restarts_every_node_drained_with_no_failed_transaction(

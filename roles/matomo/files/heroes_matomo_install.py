@@ -1,0 +1,1 @@
+../../../src/heroes_infra/matomo_install.py

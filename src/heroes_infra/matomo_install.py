@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""Matomo's web installer, driven over HTTPS from the Matomo host itself (roles/matomo).
+
+Matomo has no unattended installer and its console has no install command, so the role walks
+the installer's pages as a browser would, with one session cookie: systemCheck, databaseSetup,
+tablesCreation, setupSuperUser, firstWebsiteSetup, trackingCode, finished. Every step's answer
+is checked; a page that shows Matomo's error box stops the run with that error.
+
+Input: JSON on stdin (secrets never on the command line)::
+
+    {"connect": "127.0.0.1", "port": 443, "server_name": "matomo.example.org",
+     "certificate": "<PEM the vhost serves>",   # pinned: the answer must come from that vhost
+     "database": {"host": "192.0.2.20", "port": 3306, "user": "matomo", "password": "...",
+                  "name": "matomo", "prefix": "matomo_"},
+     "superuser": {"login": "admin", "password": "...", "email": "admin@example.org"},
+     "site": {"name": "Heroes", "url": "https://example.org"}, "timezone": "UTC",
+     "restart": false}   # true: an install stopped midway; Matomo's unfinished tables are dropped
+
+The connection goes to ``connect`` (this host's nginx) with ``server_name`` as TLS SNI and Host
+header, so no name resolution is needed. Exit 0 when Matomo says it is installed; 1 with a
+message naming the step otherwise.
+"""
+
+from __future__ import annotations
+
+import html
+import http.client
+import json
+import re
+import socket
+import ssl
+import sys
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any
+
+STEPS = ("systemCheck", "databaseSetup", "tablesCreation", "setupSuperUser", "firstWebsiteSetup",
+         "trackingCode", "finished")
+ERROR_BOX = re.compile(r'<div[^>]*class="[^"]*alert-danger[^"]*"[^>]*>(.*?)</div>', re.S | re.I)
+TAG = re.compile(r"<[^>]+>")
+
+
+class InstallError(RuntimeError):
+    """A step of the installer failed; the message names it and carries Matomo's words."""
+
+
+def page_error(body: str) -> str:
+    """Matomo's error box on a page, as plain text ("" when there is none)."""
+    found = ERROR_BOX.search(body)
+    if not found:
+        return ""
+    return " ".join(html.unescape(TAG.sub(" ", found.group(1))).split())
+
+
+class Session:
+    """One cookie jar, one host: HTTPS to ``connect`` with ``server_name`` as SNI and Host."""
+
+    def __init__(self, connect: str, port: int, server_name: str, certificate: str | None,
+                 timeout: float = 120.0) -> None:
+        self.connect, self.port, self.server_name, self.timeout = connect, port, server_name, timeout
+        self.cookies: dict[str, str] = {}
+        self.context: ssl.SSLContext | None = None
+        if certificate is not None:
+            # the served certificate itself is the trust anchor (it is this host's own vhost)
+            self.context = ssl.create_default_context(cadata=certificate)
+            self.context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self.context is None:  # plain HTTP: the unit tests' double only
+            return http.client.HTTPConnection(self.connect, self.port, timeout=self.timeout)
+        context = self.context
+        server_name = self.server_name
+
+        class Pinned(http.client.HTTPSConnection):
+            def connect(self) -> None:
+                sock = socket.create_connection((self.host, self.port), self.timeout)
+                self.sock = context.wrap_socket(sock, server_hostname=server_name)
+
+        return Pinned(self.connect, self.port, timeout=self.timeout, context=context)
+
+    def request(self, action: str, query: Mapping[str, str] | None = None,
+                form: Mapping[str, str] | None = None) -> tuple[int, str, str]:
+        """GET (or POST ``form``) index.php?module=Installation&action=...; (status, location, body)."""
+        params = {"module": "Installation", "action": action, **(query or {})}
+        path = "/index.php?" + urllib.parse.urlencode(params)
+        headers = {"Host": self.server_name, "User-Agent": "heroes-matomo-install"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn = self._connection()
+        try:
+            conn.request("POST" if form is not None else "GET", path, body=body, headers=headers)
+            answer = conn.getresponse()
+            text = answer.read().decode("utf-8", "replace")
+            for value in answer.headers.get_all("Set-Cookie") or []:
+                name, _, rest = value.partition("=")
+                self.cookies[name.strip()] = rest.split(";", 1)[0]
+            return answer.status, answer.headers.get("Location", ""), text
+        finally:
+            conn.close()
+
+
+def expect(step: str, result: tuple[int, str, str], redirect: bool) -> None:
+    """A step went well when Matomo moves on (302) or, for a page, shows it without an error."""
+    status, _location, body = result
+    error = page_error(body)
+    if error:
+        raise InstallError(f"{step}: Matomo says: {error}")
+    wanted = (302, 303) if redirect else (200,)
+    if status not in wanted:
+        raise InstallError(f"{step}: expected HTTP {' or '.join(map(str, wanted))}, got {status}")
+
+
+def install(spec: Mapping[str, Any], session: Session) -> None:
+    db, user, site = spec["database"], spec["superuser"], spec["site"]
+    host = db["host"] if int(db.get("port", 3306)) == 3306 else f"{db['host']}:{db['port']}"
+    expect("systemCheck", session.request("systemCheck"), redirect=False)
+    expect("databaseSetup", session.request("databaseSetup", form={
+        "type": "InnoDB", "host": host, "username": db["user"], "password": db["password"],
+        "dbname": db["name"], "tables_prefix": db["prefix"], "adapter": "PDO\\MYSQL",
+        "schema": "Mariadb"}), redirect=True)
+    # an install stopped midway left Matomo's tables without a superuser or a site: start them over
+    query = {"deleteTables": "1"} if spec.get("restart") else {}
+    tables = session.request("tablesCreation", query=query)
+    # the page's script mentions #eraseAllTables always; the link itself is there only for tables
+    # that existed before
+    if 'id="eraseAllTables"' in tables[2]:
+        raise InstallError(f"tablesCreation: the database {db['name']} already holds Matomo tables "
+                           f"(prefix {db['prefix']}); the role restarts an unfinished install only")
+    expect("tablesCreation", tables, redirect=False)
+    expect("setupSuperUser", session.request("setupSuperUser", form={
+        "login": user["login"], "password": user["password"], "password_bis": user["password"],
+        "email": user["email"]}), redirect=True)
+    expect("firstWebsiteSetup", session.request("firstWebsiteSetup", form={
+        "siteName": site["name"], "url": site["url"], "timezone": spec.get("timezone", "UTC"),
+        "ecommerce": "0"}), redirect=True)
+    names = {"site_idSite": "1", "site_name": site["name"]}
+    expect("trackingCode", session.request("trackingCode", query=names), redirect=False)
+    expect("finished", session.request("finished", query=names, form={"anonymise_ip": "1"}), redirect=True)
+
+
+def main(argv: list[str]) -> int:
+    spec = json.load(sys.stdin)
+    plain = "--plain-http-for-tests" in argv
+    session = Session(spec["connect"], int(spec["port"]), spec["server_name"],
+                      None if plain else spec["certificate"])
+    try:
+        install(spec, session)
+    except (InstallError, OSError, http.client.HTTPException) as exc:
+        print(f"heroes-matomo-install: {exc}", file=sys.stderr)
+        return 1
+    print("heroes-matomo-install: installed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

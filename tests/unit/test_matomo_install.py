@@ -1,0 +1,132 @@
+"""heroes-matomo-install against a double of Matomo's web installer (InstallerDouble: a plain-HTTP
+server that answers the installer's steps as Matomo 5.3 did in the lab, ../shared/LAB.md). The
+real installer runs in the full-stack scenario on app1."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import pytest
+
+from heroes_infra.matomo_install import STEPS, InstallError, Session, install, page_error
+
+SPEC: dict[str, Any] = {
+    "connect": "127.0.0.1", "port": 0, "server_name": "matomo.example", "certificate": "",
+    "database": {"host": "192.0.2.20", "port": 3306, "user": "matomo", "password": "db-secret-123",
+                 "name": "matomo", "prefix": "matomo_"},
+    "superuser": {"login": "admin", "password": "admin-secret-1", "email": "admin@example.org"},
+    "site": {"name": "Heroes", "url": "https://heroes.example"}, "timezone": "UTC", "restart": False,
+}
+REDIRECTS = {"databaseSetup", "setupSuperUser", "firstWebsiteSetup", "finished"}
+
+
+class InstallerDouble(http.server.BaseHTTPRequestHandler):
+    """Matomo's installer pages: a session cookie from the first answer on, a 302 after each
+    accepted form, an error box when told to fail a step, the erase link when tables exist."""
+
+    seen: ClassVar[list[tuple[str, str, dict[str, str], str]]] = []
+    fail: ClassVar[str] = ""
+    tables_exist: ClassVar[bool] = False
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _answer(self, form: dict[str, str]) -> None:
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+        action = query.get("action", "")
+        self.seen.append((self.command, action, {**query, **form}, self.headers.get("Cookie", "")))
+        # as Matomo's page: its script names the erase link whether the link is there or not
+        body = f'<html><h2>{action}</h2><script>$("#eraseAllTables").click(function () {{}});</script>'
+
+        status = 302 if action in REDIRECTS and self.command == "POST" else 200
+        if action == self.fail:
+            status = 200
+            body += ('<div class="alert alert-danger">Error while trying to connect to the database server: '
+                     "SQLSTATE[HY000] [1045] Access denied</div>")
+        if action == "tablesCreation" and self.tables_exist and query.get("deleteTables") != "1":
+            body += '<a href="index.php?module=Installation&amp;action=tablesCreation&amp;deleteTables=1" ' \
+                    'id="eraseAllTables">'
+        data = body.encode()
+        self.send_response(status)
+        if status == 302:
+            self.send_header("Location", "index.php?module=Installation&action=next")
+        if not self.headers.get("Cookie"):
+            self.send_header("Set-Cookie", "MATOMO_SESSID=abc123; path=/; HttpOnly")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._answer({})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        self._answer(dict(urllib.parse.parse_qsl(self.rfile.read(length).decode())))
+
+
+@contextmanager
+def double(fail: str = "", tables_exist: bool = False) -> Iterator[int]:
+    InstallerDouble.seen = []
+    InstallerDouble.fail, InstallerDouble.tables_exist = fail, tables_exist
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), InstallerDouble)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def session(port: int) -> Session:
+    return Session("127.0.0.1", port, "matomo.example", None, timeout=5)
+
+
+def test_the_steps_run_in_order_with_one_session_and_the_inventorys_values() -> None:
+    with double() as port:
+        install(SPEC, session(port))
+    steps = [action for _method, action, _data, _cookie in InstallerDouble.seen]
+    assert tuple(steps) == STEPS
+    assert all(cookie == "MATOMO_SESSID=abc123" for _m, _a, _d, cookie in InstallerDouble.seen[1:])
+    forms = {action: data for method, action, data, _c in InstallerDouble.seen if method == "POST"}
+    assert forms["databaseSetup"]["host"] == "192.0.2.20"
+    assert forms["databaseSetup"]["adapter"] == "PDO\\MYSQL"
+    assert forms["databaseSetup"]["password"] == "db-secret-123"
+    assert forms["setupSuperUser"]["password_bis"] == "admin-secret-1"
+    assert forms["firstWebsiteSetup"]["url"] == "https://heroes.example"
+
+
+def test_a_port_other_than_3306_goes_with_the_host() -> None:
+    with double() as port:
+        install({**SPEC, "database": {**SPEC["database"], "port": 3307}}, session(port))
+    forms = {action: data for method, action, data, _c in InstallerDouble.seen if method == "POST"}
+    assert forms["databaseSetup"]["host"] == "192.0.2.20:3307"
+
+
+def test_matomos_error_stops_the_run_naming_the_step_and_no_later_step_runs() -> None:
+    with double(fail="databaseSetup") as port, pytest.raises(InstallError) as caught:
+        install(SPEC, session(port))
+    assert str(caught.value).startswith("databaseSetup: Matomo says: Error while trying to connect")
+    assert "db-secret-123" not in str(caught.value)
+    assert [a for _m, a, _d, _c in InstallerDouble.seen] == ["systemCheck", "databaseSetup"]
+
+
+def test_existing_tables_are_refused_unless_an_unfinished_install_is_restarted() -> None:
+    with double(tables_exist=True) as port, pytest.raises(InstallError, match="already holds Matomo tables"):
+        install(SPEC, session(port))
+    assert "setupSuperUser" not in [a for _m, a, _d, _c in InstallerDouble.seen]
+    with double(tables_exist=True) as port:
+        install({**SPEC, "restart": True}, session(port))
+    tables = [d for _m, a, d, _c in InstallerDouble.seen if a == "tablesCreation"]
+    assert tables[0]["deleteTables"] == "1"
+
+
+def test_page_error_reads_the_error_box_as_text() -> None:
+    page = '<div class="alert alert-danger">The &quot;matomo&quot; <b>user</b>\n  is wrong</div>'
+    assert page_error(page) == 'The "matomo" user is wrong'
+    assert page_error("<div class='x'>fine</div>") == ""
