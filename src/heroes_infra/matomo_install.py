@@ -6,6 +6,10 @@ the installer's pages as a browser would, with one session cookie: systemCheck, 
 tablesCreation, setupSuperUser, firstWebsiteSetup, trackingCode, finished. Every step's answer
 is checked; a page that shows Matomo's error box stops the run with that error.
 
+With the argument ``sites`` it makes the inventory's sites (``"sites": [{"name", "url"}, ...]``
+in the same JSON) exist in Matomo through its reporting API, and prints what it added or
+renamed as JSON.
+
 Input: JSON on stdin (secrets never on the command line)::
 
     {"connect": "127.0.0.1", "port": 443, "server_name": "matomo.example.org",
@@ -81,7 +85,20 @@ class Session:
     def request(self, action: str, query: Mapping[str, str] | None = None,
                 form: Mapping[str, str] | None = None) -> tuple[int, str, str]:
         """GET (or POST ``form``) index.php?module=Installation&action=...; (status, location, body)."""
-        params = {"module": "Installation", "action": action, **(query or {})}
+        return self.send({"module": "Installation", "action": action, **(query or {})}, form)
+
+    def api(self, method: str, **params: str) -> Any:
+        """Matomo's reporting API (POST, JSON); Matomo's own error answer raises InstallError."""
+        status, _location, body = self.send({"module": "API"}, {"method": method, "format": "json", **params})
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            raise InstallError(f"{method}: HTTP {status}, not JSON: {body[:200]!r}") from None
+        if isinstance(answer, dict) and answer.get("result") == "error":
+            raise InstallError(f"{method}: Matomo says: {answer.get('message', '')}")
+        return answer
+
+    def send(self, params: Mapping[str, str], form: Mapping[str, str] | None) -> tuple[int, str, str]:
         path = "/index.php?" + urllib.parse.urlencode(params)
         headers = {"Host": self.server_name, "User-Agent": "heroes-matomo-install"}
         if self.cookies:
@@ -142,14 +159,46 @@ def install(spec: Mapping[str, Any], session: Session) -> None:
     expect("finished", session.request("finished", query=names, form={"anonymise_ip": "1"}), redirect=True)
 
 
+def _url(text: str) -> str:
+    return text.strip().rstrip("/").lower()
+
+
+def ensure_sites(spec: Mapping[str, Any], session: Session) -> dict[str, list[str]]:
+    """The inventory's sites in Matomo, matched by their main URL: the missing ones added, the
+    renamed ones renamed; a site Matomo has beyond them is left alone (it holds visits). The
+    API token this needs is made for the run and expires within the hour."""
+    user = spec["superuser"]
+    token = str(session.api("UsersManager.createAppSpecificTokenAuth", userLogin=user["login"],
+                            passwordConfirmation=user["password"], description="heroes-infra converge",
+                            expireHours="1")["value"])
+    existing = session.api("SitesManager.getAllSites", token_auth=token)
+    sites = existing.values() if isinstance(existing, dict) else existing
+    by_url = {_url(str(site["main_url"])): site for site in sites}
+    done: dict[str, list[str]] = {"added": [], "renamed": []}
+    for wanted in spec["sites"]:
+        site = by_url.get(_url(wanted["url"]))
+        if site is None:
+            session.api("SitesManager.addSite", siteName=wanted["name"], urls=wanted["url"], token_auth=token)
+            done["added"].append(wanted["url"])
+        elif site["name"] != wanted["name"]:
+            session.api("SitesManager.updateSite", idSite=str(site["idsite"]), siteName=wanted["name"],
+                        token_auth=token)
+            done["renamed"].append(wanted["url"])
+    return done
+
+
 def main(argv: list[str]) -> int:
+    """``heroes-matomo-install [sites]``: the installer (default), or the inventory's sites."""
     spec = json.load(sys.stdin)
     plain = "--plain-http-for-tests" in argv
     session = Session(spec["connect"], int(spec["port"]), spec["server_name"],
                       None if plain else spec["certificate"])
     try:
+        if "sites" in argv:
+            print(json.dumps(ensure_sites(spec, session)))
+            return 0
         install(spec, session)
-    except (InstallError, OSError, http.client.HTTPException) as exc:
+    except (InstallError, OSError, http.client.HTTPException, KeyError) as exc:
         print(f"heroes-matomo-install: {exc}", file=sys.stderr)
         return 1
     print("heroes-matomo-install: installed")

@@ -5,6 +5,7 @@ real installer runs in the full-stack scenario on app1."""
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from heroes_infra.matomo_install import STEPS, InstallError, Session, install, page_error
+from heroes_infra.matomo_install import STEPS, InstallError, Session, ensure_sites, install, page_error
 
 SPEC: dict[str, Any] = {
     "connect": "127.0.0.1", "port": 0, "server_name": "matomo.example", "certificate": "",
@@ -32,6 +33,28 @@ class InstallerDouble(http.server.BaseHTTPRequestHandler):
     seen: ClassVar[list[tuple[str, str, dict[str, str], str]]] = []
     fail: ClassVar[str] = ""
     tables_exist: ClassVar[bool] = False
+    # the reporting API's part: its sites, and the superuser's password
+    sites: ClassVar[list[dict[str, str]]] = []
+    password: ClassVar[str] = "admin-secret-1"
+
+    def _api(self, form: dict[str, str]) -> Any:
+        method = form["method"]
+        if method == "UsersManager.createAppSpecificTokenAuth":
+            if form.get("passwordConfirmation") != self.password:
+                return {"result": "error", "message": "The current password you entered is not correct."}
+            return {"value": "token-123"}
+        if form.get("token_auth") != "token-123":
+            return {"result": "error", "message": "You must be logged in to access this functionality."}
+        if method == "SitesManager.getAllSites":
+            return {site["idsite"]: site for site in self.sites}
+        if method == "SitesManager.addSite":
+            idsite = str(len(self.sites) + 1)
+            self.sites.append({"idsite": idsite, "name": form["siteName"], "main_url": form["urls"]})
+            return {"value": int(idsite)}
+        if method == "SitesManager.updateSite":
+            next(s for s in self.sites if s["idsite"] == form["idSite"])["name"] = form["siteName"]
+            return {"result": "success", "message": "ok"}
+        return {"result": "error", "message": f"unknown method {method}"}
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -66,7 +89,16 @@ class InstallerDouble(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
-        self._answer(dict(urllib.parse.parse_qsl(self.rfile.read(length).decode())))
+        form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+        if "module=API" in self.path:
+            self.seen.append(("POST", form["method"], form, ""))
+            data = json.dumps(self._api(form)).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        self._answer(form)
 
 
 @contextmanager
@@ -130,3 +162,33 @@ def test_page_error_reads_the_error_box_as_text() -> None:
     page = '<div class="alert alert-danger">The &quot;matomo&quot; <b>user</b>\n  is wrong</div>'
     assert page_error(page) == 'The "matomo" user is wrong'
     assert page_error("<div class='x'>fine</div>") == ""
+
+
+def test_the_inventorys_sites_are_added_or_renamed_by_their_url_and_others_are_left_alone() -> None:
+    with double() as port:
+        InstallerDouble.sites = [
+            {"idsite": "1", "name": "Heroes", "main_url": "https://heroes.example"},
+            {"idsite": "2", "name": "Old name", "main_url": "https://Blog.example/"},
+            {"idsite": "3", "name": "Not in the inventory", "main_url": "https://other.example"}]
+        wanted = [{"name": "Heroes", "url": "https://heroes.example"},
+                  {"name": "Blog", "url": "https://blog.example"},
+                  {"name": "Status", "url": "https://status.example"}]
+        done = ensure_sites({**SPEC, "sites": wanted}, session(port))
+        assert done == {"added": ["https://status.example"], "renamed": ["https://blog.example"]}
+        assert [(s["name"], s["main_url"]) for s in InstallerDouble.sites] == [
+            ("Heroes", "https://heroes.example"), ("Blog", "https://Blog.example/"),
+            ("Not in the inventory", "https://other.example"), ("Status", "https://status.example")]
+        # a second run finds nothing to do
+        assert ensure_sites({**SPEC, "sites": wanted}, session(port)) == {"added": [], "renamed": []}
+    token = next(data for _m, action, data, _c in InstallerDouble.seen
+                 if action == "UsersManager.createAppSpecificTokenAuth")
+    assert token["expireHours"] == "1"
+
+
+def test_a_wrong_superuser_password_stops_the_sites_with_matomos_words() -> None:
+    refused = "createAppSpecificTokenAuth: Matomo says: The current"
+    with double() as port, pytest.raises(InstallError, match=refused):
+        InstallerDouble.sites = []
+        ensure_sites({**SPEC, "superuser": {**SPEC["superuser"], "password": "wrong-password"},
+                      "sites": [{"name": "x", "url": "https://x.example"}]}, session(port))
+    assert InstallerDouble.sites == []

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from labhosts import node, vault
-from matomolab import APP, CURL, client, status, track_url, visits_today
+from matomolab import APP, CURL, api, client, status, token, track_url, visits_today
 
 SCREENSHOT = Path("/tmp/heroes-matomo-dashboard.png")  # docs/matomo-dashboard.png is one of these
 
@@ -21,6 +21,13 @@ def test_visits_through_matomo_php_and_piwik_php_are_counted_after_core_archive(
     for script in ("matomo.php", "piwik.php"):
         assert status(track_url(script, f"counted-by-{script}")) == 204, script
     assert visits_today() == before + 2
+
+
+def test_the_inventorys_sites_are_in_matomo() -> None:
+    sites = api(method="SitesManager.getAllSites", token_auth=token())
+    found = {s["main_url"]: s["name"] for s in (sites.values() if isinstance(sites, dict) else sites)}
+    assert found == {"https://news.lab": "Heroes news (lab)",
+                     "https://statusfeed.lab": "Heroes status feed (lab)"}, found
 
 
 def test_only_matomos_entry_points_and_assets_are_served() -> None:

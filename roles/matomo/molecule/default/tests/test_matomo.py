@@ -94,6 +94,10 @@ def test_visits_through_matomo_php_and_piwik_php_are_counted_after_core_archive(
                 passwordConfirmation="molecule-superuser-password", description="molecule")["value"]
     visits = api(app, method="VisitsSummary.get", idSite="1", period="day", date="today", token_auth=token)
     assert visits["nb_visits"] == 2, visits
+    # the inventory's sites: the first from the installer, the second from the reporting API
+    sites = api(app, method="SitesManager.getAllSites", token_auth=token)
+    found = sorted((s["name"], s["main_url"]) for s in (sites.values() if isinstance(sites, dict) else sites))
+    assert found == [("Molecule blog", "https://blog.lab"), ("Molecule site", "https://site.lab")], found
 
 
 def test_reports_are_archived_by_the_timer_not_the_browser(host: Host) -> None:
