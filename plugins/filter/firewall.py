@@ -29,13 +29,19 @@ def _addresses(hostvars: Mapping[str, Any]) -> dict[str, str | None]:
             for h in hostvars}
 
 
-def heroes_firewall_problems(rules: Sequence[Any], groups: Mapping[str, Sequence[str]],
-                             hostvars: Mapping[str, Any], variable: str = "firewall_rules") -> str:
+def _problem(check: Callable[[], object]) -> str:
+    """The checks' message, or "" when check() finds nothing wrong: for assert tasks."""
     try:
-        resolve(rules, {g: list(m) for g, m in groups.items()}, _addresses(hostvars), variable)
+        check()
     except FirewallError as exc:
         return str(exc)
     return ""
+
+
+def heroes_firewall_problems(rules: Sequence[Any], groups: Mapping[str, Sequence[str]],
+                             hostvars: Mapping[str, Any], variable: str = "firewall_rules") -> str:
+    return _problem(lambda: resolve(rules, {g: list(m) for g, m in groups.items()}, _addresses(hostvars),
+                                    variable))
 
 
 def heroes_firewall_resolve(rules: Sequence[Any], groups: Mapping[str, Sequence[str]],
@@ -48,39 +54,28 @@ def heroes_firewall_sources(text: Sequence[str], variable: str) -> dict[str, lis
 
 
 def heroes_firewall_sources_problems(text: Sequence[str], variable: str) -> str:
-    try:
-        sources(text, variable)
-    except FirewallError as exc:
-        return str(exc)
-    return ""
+    return _problem(lambda: sources(text, variable))
 
 
-def heroes_mysql_hosts(sources_: Sequence[Any], groups: Mapping[str, Sequence[str]],
-                       hostvars: Mapping[str, Any], label: str) -> list[str]:
-    return mysql_hosts(sources_, {g: list(m) for g, m in groups.items()}, _addresses(hostvars), label)
+Resolved = Callable[[Sequence[Any], Mapping[str, Sequence[str]], Mapping[str, Any], str], list[str]]
 
 
-def heroes_mysql_hosts_problems(sources_: Sequence[Any], groups: Mapping[str, Sequence[str]],
-                                hostvars: Mapping[str, Any], label: str) -> str:
-    try:
-        heroes_mysql_hosts(sources_, groups, hostvars, label)
-    except FirewallError as exc:
-        return str(exc)
-    return ""
+def _mysql_filters(resolver: Callable[..., list[str]]) -> tuple[Resolved, Callable[..., str]]:
+    """A resolver of heroes_infra.firewall as a filter on inventory data, and its _problems twin."""
+    def resolved(sources_: Sequence[Any], groups: Mapping[str, Sequence[str]],
+                 hostvars: Mapping[str, Any], label: str) -> list[str]:
+        return resolver(sources_, {g: list(m) for g, m in groups.items()}, _addresses(hostvars), label)
+
+    def problems(sources_: Sequence[Any], groups: Mapping[str, Sequence[str]],
+                 hostvars: Mapping[str, Any], label: str) -> str:
+        return _problem(lambda: resolved(sources_, groups, hostvars, label))
+
+    return resolved, problems
 
 
-def heroes_mysql_proxy_networks(sources_: Sequence[Any], groups: Mapping[str, Sequence[str]],
-                                hostvars: Mapping[str, Any], label: str) -> list[str]:
-    return proxy_networks(sources_, {g: list(m) for g, m in groups.items()}, _addresses(hostvars), label)
-
-
-def heroes_mysql_proxy_networks_problems(sources_: Sequence[Any], groups: Mapping[str, Sequence[str]],
-                                         hostvars: Mapping[str, Any], label: str) -> str:
-    try:
-        heroes_mysql_proxy_networks(sources_, groups, hostvars, label)
-    except FirewallError as exc:
-        return str(exc)
-    return ""
+# MariaDB account hosts (address, or address/netmask) and proxy_protocol_networks (address, CIDR)
+heroes_mysql_hosts, heroes_mysql_hosts_problems = _mysql_filters(mysql_hosts)
+heroes_mysql_proxy_networks, heroes_mysql_proxy_networks_problems = _mysql_filters(proxy_networks)
 
 
 def heroes_address_within(address: str, networks: Sequence[str]) -> bool:

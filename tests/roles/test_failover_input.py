@@ -45,6 +45,10 @@ def run(tmp_path: Path, role: str, variables: dict[str, Any], first_change: str)
         ({"haproxy_galera_read_backend": "galera_write"}, "must be two different names"),
         ({"haproxy_galera_write_backend": "galera write"}, "got 'galera write' and 'galera_read'"),
         ({"haproxy_admin_socket": "admin.sock"}, "haproxy_admin_socket an absolute path (got 'admin.sock')"),
+        # the nodes' inventory (no galera_proxy_protocol_from) does not trust the balancer
+        ({"haproxy_galera_proxy_protocol": True},
+         "haproxy_galera_proxy_protocol is on, but db1, db2, db3 do not accept the PROXY protocol from lb1 "
+         "(192.0.2.21): add it (or its group) to their galera_proxy_protocol_from"),
     ],
 )
 def test_haproxy_bad_input(tmp_path: Path, variables: dict[str, Any], message: str) -> None:

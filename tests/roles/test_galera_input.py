@@ -125,6 +125,8 @@ def test_a_host_in_both_groups_is_refused(tmp_path: Path) -> None:
         ({"galera_users": [{"name": "app", "password": "x" * 16, "priv": "app.*:ALL", "from": ["10.0.0.0/8"],
                             "host": "%"}]},
          "galera_users[0] (app): give host or from, not both"),
+        ({"galera_proxy_protocol_from": ["balancers"]},
+         "galera_proxy_protocol_from: 'balancers' is no inventory group, host, address or network"),
         ({"galera_databases": [{"name": "app", "colation": "utf8mb4_bin"}]},
          "galera_databases.colation. Supported parameters include: collation"),
     ],
