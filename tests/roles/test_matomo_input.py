@@ -95,3 +95,44 @@ def test_an_unreachable_archive_fails_saying_what_to_do_and_changes_nothing(tmp_
     assert "give its path on the controller instead" in out
     assert "changed=0" in out, out
     assert not Path(f"/var/cache/matomo-{'cd' * 32}.tar.gz").exists()
+
+
+MOVE = {**GOOD, "matomo_server_names": ["matomo.example.org"], "matomo_tls_certificate": "PEM",
+        "matomo_tls_private_key": "PEM", "matomo_migration_sql_node": "db1",
+        "matomo_migration_sql_socket": "/run/mysqld/mysqld.sock", "matomo_migration_confirm": "yes"}
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"matomo_piwik": {**{"database": "matomo", "user": "piwik", "install_dir": "/var/www/piwik",
+                              "system_user": "piwik", "pool": "piwik", "vhost": "piwik",
+                              "cron_file": "/etc/cron.d/piwik"}}},
+         "matomo_piwik needs database and user (letters, digits, _; not the new names matomo_database_name"),
+        ({"matomo_migration_sql_socket": ""},
+         "matomo_migration_sql_node and matomo_migration_sql_socket the Galera node to run the "
+         "statements on"),
+        ({"matomo_database_password": 'a-database-"secret'},
+         "matomo_database_password must not hold a double quote or a newline (config.ini.php quotes it)"),
+        ({"matomo_migration_stop_after": "halfway"}, "matomo_migration_stop_after"),
+    ],
+    ids=["same-database", "no-socket", "quote-in-password", "stop-after-form"],
+)
+def test_bad_input_to_the_move_off_piwik_fails_before_anything_changes(
+        tmp_path: Path, variables: dict[str, Any], message: str) -> None:
+    """The move's own checks come before it reads anything on a host or the cluster."""
+    (tmp_path / "inventory.json").write_text(json.dumps(INVENTORY))
+    (tmp_path / "play.yml").write_text(
+        "- hosts: matomo\n  gather_facts: true\n  tasks:\n"
+        "    - {ansible.builtin.include_role: {name: matomo, tasks_from: piwik}}\n")
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", str(tmp_path / "inventory.json"), "-e", json.dumps({**MOVE, **variables}),
+         str(tmp_path / "play.yml")],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_NOCOLOR": "1",
+             "ANSIBLE_FILTER_PLUGINS": str(ROOT / "plugins/filter")})
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0, out
+    assert message in out, out[-2000:]
+    assert "Read the old install's config" not in out and "changed=0" in out
+    assert "a-database-secret" not in out and "secret" not in out.split("PLAY RECAP")[-1]

@@ -77,3 +77,13 @@ def why(run: subprocess.CompletedProcess[str], tail: int = 3000) -> str:
     failed = failures(output)
     head = "\n".join(failed) if failed else f"ansible-playbook exited {run.returncode}, no task failed"
     return f"{head}\n--- end of the output ---\n{output[-tail:]}"
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    """The PLAY RECAP's counts per host: {host: {ok, changed, failed, ...}}."""
+    result: dict[str, dict[str, int]] = {}
+    for line in output.split("PLAY RECAP", 1)[-1].splitlines():
+        match = re.match(r"^(\S+)\s+:\s+(ok=\d+.*)$", line)
+        if match:
+            result[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
+    return result

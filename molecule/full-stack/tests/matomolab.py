@@ -27,9 +27,9 @@ def status(url: str, *options: str) -> int:
                                      f"{shlex.quote(url)}"))
 
 
-def track_url(script: str, page: str) -> str:
+def track_url(script: str, page: str, host: str = "matomo.lab") -> str:
     """A tracking request for a new visit to https://news.lab/<page> (site 1)."""
-    return (f"https://matomo.lab/{script}?idsite=1&rec=1&new_visit=1&send_image=0&action_name=lab"
+    return (f"https://{host}/{script}?idsite=1&rec=1&new_visit=1&send_image=0&action_name=lab"
             f"&url=https%3A%2F%2Fnews.lab%2F{page}")
 
 
@@ -59,11 +59,12 @@ def visits_today() -> int:
     return int(summary["nb_visits"])
 
 
-def start_tracking(tag: str, interval: float = 0.1) -> None:
+def start_tracking(tag: str, interval: float = 0.1, script: str = "matomo.php",
+                   host: str = "matomo.lab") -> None:
     """A tracking client on the lab's client: one new visit per request to news.lab/<tag>-<n>
     until /tmp/<tag>.stop exists; /tmp/<tag>.log holds "<n> <HTTP status>" per request."""
     loop = (f"i=0; while [ ! -e /tmp/{tag}.stop ]; do i=$((i+1)); "
-            f"code=$({CURL} -o /dev/null -w '%{{http_code}}' \"{track_url('matomo.php', tag + '-$i')}\" "
+            f"code=$({CURL} -o /dev/null -w '%{{http_code}}' \"{track_url(script, tag + '-$i', host)}\" "
             f"|| echo 000); echo \"$i $code\" >> /tmp/{tag}.log; sleep {interval}; done")
     client().check_output(f"rm -f /tmp/{tag}.stop /tmp/{tag}.log; nohup sh -c {shlex.quote(loop)} "
                           f">/dev/null 2>&1 &")
@@ -86,7 +87,7 @@ def finish_tracking(tag: str) -> tuple[set[int], dict[int, str]]:
 def visits_on_node(name: str, tag: str) -> set[int]:
     """The numbers of the visits to news.lab/<tag>-<n> in Matomo's tables on a Galera node,
     read once the node has applied everything the cluster committed before the query."""
-    query = ("SET SESSION wsrep_sync_wait=1; SELECT name FROM matomo.matomo_log_action "
+    query = ("SET SESSION wsrep_sync_wait=1; SELECT name FROM matomo.piwik_log_action "
              f"WHERE type = 1 AND name LIKE 'news.lab/{tag}-%'")
     out = node(name).check_output(f"mariadb -N -B -e {shlex.quote(query)}")
     return {int(line.rsplit("-", 1)[1]) for line in out.split()}

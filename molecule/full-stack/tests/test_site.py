@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from ansiblerun import playbook, why
+from ansiblerun import playbook, recap, why
 
 ROOT = Path(__file__).resolve().parents[3]
 Host = Any
@@ -38,15 +38,6 @@ def lab_secrets() -> list[str]:
         ).stdout
         values += [str(v) for v in (yaml.safe_load(out) or {}).values() if v not in (None, "")]
     return values
-
-
-def recap(output: str) -> dict[str, dict[str, int]]:
-    result: dict[str, dict[str, int]] = {}
-    for line in output.split("PLAY RECAP", 1)[-1].splitlines():
-        match = re.match(r"^(\S+)\s+:\s+(.*)$", line)
-        if match:
-            result[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
-    return result
 
 
 @pytest.fixture()

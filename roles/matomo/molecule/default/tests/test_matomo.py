@@ -39,9 +39,12 @@ def status(host: Host, path: str, *options: str) -> int:
 
 def test_matomo_runs_in_its_own_pool_as_its_own_user(host: Host) -> None:
     assert host.service("php8.4-fpm").is_running
-    pool = host.file("/etc/php/8.4/fpm/pool.d/matomo.conf").content_string
-    assert "user = matomo" in pool and "listen = /run/php/matomo.sock" in pool
-    socket = host.file("/run/php/matomo.sock")
+    pool = host.file("/etc/heroes-matomo/php-fpm.conf").content_string
+    assert "user = matomo" in pool and "listen = /run/matomo-php-fpm/matomo.sock" in pool
+    assert "process_control_timeout = 30s" in pool
+    assert host.service("matomo-php-fpm").is_running and host.service("matomo-php-fpm").is_enabled
+    assert not host.file("/etc/php/8.4/fpm/pool.d/matomo.conf").exists
+    socket = host.file("/run/matomo-php-fpm/matomo.sock")
     assert socket.exists and socket.user == "www-data" and socket.mode == 0o660
     workers = host.check_output("ps -o user= -C php-fpm8.4 | sort | uniq -c")
     assert "matomo" in workers, workers
