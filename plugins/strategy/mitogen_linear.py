@@ -15,4 +15,12 @@ Base = ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)
 
 
 class StrategyModule(ansible_mitogen.strategy.StrategyMixin, Base):  # type: ignore[misc,valid-type]
-    """Ansible's linear strategy, its connections and module runs through Mitogen."""
+    """Ansible's linear strategy, its connections and module runs through Mitogen; plays on the
+    controller itself (``connection: local``: molecule's create and destroy, whose containers
+    are polled with ``async_status``, which did not find Mitogen's jobs) run as Ansible runs them."""
+
+    def run(self, iterator: object, play_context: object, result: int = 0) -> object:
+        play = getattr(iterator, "_play", None)
+        if getattr(play, "connection", None) in ("local", "ansible.builtin.local"):
+            return Base.run(self, iterator, play_context)
+        return super().run(iterator, play_context, result)
