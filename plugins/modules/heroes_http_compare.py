@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import html.parser
 import http.client
+import time
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -109,6 +110,20 @@ def listing_names(body: bytes) -> list[str]:
 
 def fetch(base: str, host: str, path: str, timeout: float,
           headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """GET path; a connection closed before any response (an nginx worker that was reloading
+    when it accepted it, as browsers meet and retry) is tried again, twice at most."""
+    for attempt in range(3):
+        try:
+            return _fetch_once(base, host, path, timeout, headers)
+        except (http.client.RemoteDisconnected, ConnectionResetError):
+            if attempt == 2:
+                raise
+            time.sleep(0.2)
+    raise AssertionError("unreachable")
+
+
+def _fetch_once(base: str, host: str, path: str, timeout: float,
+                headers: dict[str, str] | None) -> tuple[int, dict[str, str], bytes]:
     url = urllib.parse.urlsplit(base)
     cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     conn = cls(url.hostname or "127.0.0.1", url.port, timeout=timeout)

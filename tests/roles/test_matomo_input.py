@@ -67,6 +67,21 @@ def test_bad_input_fails_before_anything_changes(tmp_path: Path, variables: dict
     assert "a-database-secret" not in out and "a-superuser-secret" not in out
 
 
+def real_run(tmp_path: Path, play: str, variables: dict[str, Any]) -> str:
+    """A real run (not --check) of play on this machine, expected to fail: its output on one line."""
+    (tmp_path / "inventory.json").write_text(json.dumps(INVENTORY))
+    (tmp_path / "play.yml").write_text(play)
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", str(tmp_path / "inventory.json"), "-e", json.dumps(variables),
+         str(tmp_path / "play.yml")],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_NOCOLOR": "1",
+             "ANSIBLE_FILTER_PLUGINS": str(ROOT / "plugins/filter")})
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0, out
+    return out
+
+
 def test_a_wrong_checksum_stops_before_anything_is_unpacked(tmp_path: Path) -> None:
     archive = tmp_path / "matomo-5.3.1.tar.gz"
     archive.write_bytes(b"not the release")
@@ -79,18 +94,9 @@ def test_a_wrong_checksum_stops_before_anything_is_unpacked(tmp_path: Path) -> N
 def test_an_unreachable_archive_fails_saying_what_to_do_and_changes_nothing(tmp_path: Path) -> None:
     """A real run (not --check) on this machine: the download is the first thing that would
     change anything, and it fails (nothing listens on port 9)."""
-    (tmp_path / "inventory.json").write_text(json.dumps(INVENTORY))
-    (tmp_path / "play.yml").write_text("- hosts: matomo\n  roles: [matomo]\n")
     url = "https://127.0.0.1:9/matomo-5.3.1.tar.gz"
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", str(tmp_path / "inventory.json"),
-         "-e", json.dumps({**GOOD, "matomo_archive_url": url, "matomo_archive_sha256": "cd" * 32}),
-         str(tmp_path / "play.yml")],
-        capture_output=True, text=True, cwd=ROOT, check=False,
-        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_NOCOLOR": "1",
-             "ANSIBLE_FILTER_PLUGINS": str(ROOT / "plugins/filter")})
-    out = " ".join((proc.stdout + proc.stderr).split())
-    assert proc.returncode != 0, out
+    out = real_run(tmp_path, "- hosts: matomo\n  roles: [matomo]\n",
+                   {**GOOD, "matomo_archive_url": url, "matomo_archive_sha256": "cd" * 32})
     assert f"matomo_archive_url: {url} could not be fetched with sha256 {'cd' * 32}" in out
     assert "give its path on the controller instead" in out
     assert "changed=0" in out, out
@@ -121,18 +127,9 @@ MOVE = {**GOOD, "matomo_server_names": ["matomo.example.org"], "matomo_tls_certi
 def test_bad_input_to_the_move_off_piwik_fails_before_anything_changes(
         tmp_path: Path, variables: dict[str, Any], message: str) -> None:
     """The move's own checks come before it reads anything on a host or the cluster."""
-    (tmp_path / "inventory.json").write_text(json.dumps(INVENTORY))
-    (tmp_path / "play.yml").write_text(
-        "- hosts: matomo\n  gather_facts: true\n  tasks:\n"
-        "    - {ansible.builtin.include_role: {name: matomo, tasks_from: piwik}}\n")
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", str(tmp_path / "inventory.json"), "-e", json.dumps({**MOVE, **variables}),
-         str(tmp_path / "play.yml")],
-        capture_output=True, text=True, cwd=ROOT, check=False,
-        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_NOCOLOR": "1",
-             "ANSIBLE_FILTER_PLUGINS": str(ROOT / "plugins/filter")})
-    out = " ".join((proc.stdout + proc.stderr).split())
-    assert proc.returncode != 0, out
+    out = real_run(tmp_path, "- hosts: matomo\n  gather_facts: true\n  tasks:\n"
+                   "    - {ansible.builtin.include_role: {name: matomo, tasks_from: piwik}}\n",
+                   {**MOVE, **variables})
     assert message in out, out[-2000:]
     assert "Read the old install's config" not in out and "changed=0" in out
     assert "a-database-secret" not in out and "secret" not in out.split("PLAY RECAP")[-1]
