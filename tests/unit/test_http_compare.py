@@ -3,8 +3,11 @@ local HTTP servers (Python's http.server, test doubles of lighttpd and nginx).""
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
+import socket
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -86,3 +89,38 @@ def test_listings_are_compared_by_the_names_they_list() -> None:
                 b'<tr><td><a href="Packages/">Packages</a>/</td></tr>'
                 b'<tr><td><a href="a%20b.rpm">a b.rpm</a></td></tr><a href="?C=N;O=D">Name</a></table>')
     assert hc.listing_names(nginx) == hc.listing_names(lighttpd) == ["Packages/", "a b.rpm"]
+
+
+def closing_server(closes: int) -> tuple[str, threading.Thread]:
+    """A listener that closes its first `closes` connections without a response (an nginx
+    worker reloading), then answers one request with 200 and "ok"."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def serve_them() -> None:
+        with listener:
+            for _ in range(closes):
+                conn, _ = listener.accept()
+                conn.close()
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    thread = threading.Thread(target=serve_them, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}", thread
+
+
+def test_a_connection_closed_before_any_response_is_tried_again() -> None:
+    base, thread = closing_server(2)
+    status, _, body = hc.fetch(base, "mirror.lab", "/", 5.0)
+    assert (status, body) == (200, b"ok")
+    thread.join(5)
+
+
+def test_a_server_that_keeps_closing_is_an_error() -> None:
+    base, _ = closing_server(3)
+    with pytest.raises(http.client.RemoteDisconnected):
+        hc.fetch(base, "mirror.lab", "/", 5.0)
