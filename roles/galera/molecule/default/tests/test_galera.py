@@ -336,6 +336,10 @@ def playbook(path: str, *extra: str) -> subprocess.CompletedProcess[str]:
     repo = Path(__file__).resolve().parents[5]
     env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
            "ANSIBLE_FILTER_PLUGINS": str(repo / "plugins/filter"), "ANSIBLE_ROLES_PATH": str(repo / "roles")}
+    if path == UPGRADE:
+        # the upgrade replaces the nodes' Python under the run: Ansible's own strategy starts a
+        # fresh interpreter per task, Mitogen's would go on with the old one
+        env["ANSIBLE_STRATEGY"] = "linear"
     return subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], *extra,
                            str(repo / path)], capture_output=True, text=True, env=env, check=False)
 
