@@ -1,4 +1,4 @@
-"""Mitogen's linear strategy, for the test runs only (molecule/full-stack/molecule.yml sets
+"""Mitogen's linear strategy, for the molecule runs only (.config/molecule/config.yml sets
 ANSIBLE_STRATEGY=mitogen_linear and connects with the short name ``docker``, which Mitogen takes
 over). Mitogen keeps one Python interpreter per container for the whole run instead of starting
 one per task: the same modules, about a third less time per playbook run (the README's Timings).
