@@ -50,7 +50,11 @@ def test_defaults_prefixed_specified_and_documented(role: Path) -> None:
     defaults = load(role / "defaults/main.yml")
     spec = load(role / "meta/argument_specs.yml")["argument_specs"]
     assert isinstance(spec, dict)
-    options = spec["main"]["options"]
+    # main's options, and those of the other entry points (a default only they read, such as the
+    # matomo role's matomo_piwik of its entry point piwik)
+    options = {name: option for entry in spec.values()
+               for name, option in (entry.get("options") or {}).items()}
+    options.update(spec["main"]["options"])
     readme = (role / "README.md").read_text()
     for name, value in defaults.items():
         assert name.startswith(f"{role.name}_"), f"{role.name}: {name} lacks the role prefix"
