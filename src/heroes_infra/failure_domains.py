@@ -177,6 +177,20 @@ def resolve(
     return machine, problems
 
 
+def resolve_all(
+    hostvars: Mapping[str, Mapping[str, Any]], hypervisors: Mapping[str, Any]
+) -> tuple[dict[str, Machine], list[Finding]]:
+    """Every host's failure domains (the hosts that can be placed), and what the others lack."""
+    machines: dict[str, Machine] = {}
+    findings: list[Finding] = []
+    for host in sorted(hostvars):
+        machine, problems = resolve(host, hostvars[host], hypervisors)
+        findings.extend(problems)
+        if machine is not None:
+            machines[host] = machine
+    return machines, findings
+
+
 def takes_down(machine: Machine) -> set[Domain]:
     """The single domains whose loss stops this machine."""
     domains: set[Domain] = {("rack", machine.rack), ("hypervisor", machine.hypervisor)}
@@ -196,6 +210,58 @@ def _fmt(domain: Domain) -> str:
     return f"{domain[0]}={domain[1]}"
 
 
+def group_members(
+    group: str,
+    rules: Mapping[str, Any],
+    groups: Mapping[str, Sequence[str]],
+    machines: Mapping[str, Machine],
+    findings: list[Finding],
+) -> list[str]:
+    """The members a group's rules count: its hosts and those of its ``with_groups``, sorted."""
+    extra = rules.get("with_groups", [])
+    if not isinstance(extra, list) or not all(isinstance(g, str) for g in extra):
+        findings.append(
+            Finding(
+                "data",
+                f"failure_domain_policy.{group}.with_groups must be a list of group names, got {extra!r}",
+                group=group,
+            )
+        )
+        extra = []
+    named = set(groups.get(group, [])).union(*(groups.get(g, []) for g in extra))
+    return sorted(h for h in named if h in machines)
+
+
+def majority_lost(group: str, down: Mapping[str, set[Domain]], domain: Domain) -> Finding | None:
+    """The ``majority`` rule for one domain: ``down`` maps each member to the domains that stop it."""
+    lost = sorted(h for h in down if domain in down[h])
+    survivors = len(down) - len(lost)
+    if not lost or survivors * 2 > len(down):
+        return None
+    return Finding(
+        "majority",
+        f"group {group}: losing {_fmt(domain)} takes {', '.join(lost)} down and "
+        f"leaves {survivors} of {len(down)}, no majority",
+        tuple(lost),
+        group,
+        _fmt(domain),
+    )
+
+
+def every_member_lost(group: str, down: Mapping[str, set[Domain]], domain: Domain) -> Finding | None:
+    """The ``survive`` rule for one domain: does it stop every member?"""
+    members = sorted(down)
+    if not members or not all(domain in down[h] for h in members):
+        return None
+    return Finding(
+        "survive",
+        f"group {group}: every member ({', '.join(members)}) dies with {_fmt(domain)}",
+        tuple(members),
+        group,
+        _fmt(domain),
+    )
+
+
 def check(
     hostvars: Mapping[str, Mapping[str, Any]],
     groups: Mapping[str, Sequence[str]],
@@ -204,14 +270,7 @@ def check(
     overrides: Iterable[Mapping[str, Any]] = (),
 ) -> Report:
     """Apply every rule to an inventory."""
-    hypervisors = hypervisors or {}
-    findings: list[Finding] = []
-    machines: dict[str, Machine] = {}
-    for host in sorted(hostvars):
-        machine, problems = resolve(host, hostvars[host], hypervisors)
-        findings.extend(problems)
-        if machine is not None:
-            machines[host] = machine
+    machines, findings = resolve_all(hostvars, hypervisors or {})
 
     # power: redundant supplies that are not redundant
     seen_owners: set[str] = set()
@@ -249,18 +308,7 @@ def check(
                     group=group,
                 )
             )
-        extra = rules.get("with_groups", [])
-        if not isinstance(extra, list) or not all(isinstance(g, str) for g in extra):
-            findings.append(
-                Finding(
-                    "data",
-                    f"failure_domain_policy.{group}.with_groups must be a list of group names, got {extra!r}",
-                    group=group,
-                )
-            )
-            extra = []
-        named = set(groups.get(group, [])).union(*(groups.get(g, []) for g in extra))
-        members = sorted(h for h in named if h in machines)
+        members = group_members(group, rules, groups, machines, findings)
         down = {h: {d for d in takes_down(machines[h]) if d[0] in types} for h in members}
 
         for a, b in combinations(members, 2):
@@ -278,32 +326,9 @@ def check(
 
         all_domains = sorted(set().union(*down.values())) if down else []
         if rules.get("keep_majority") and members:
-            for domain in all_domains:
-                lost = sorted(h for h in members if domain in down[h])
-                survivors = len(members) - len(lost)
-                if survivors * 2 <= len(members):
-                    findings.append(
-                        Finding(
-                            "majority",
-                            f"group {group}: losing {_fmt(domain)} takes {', '.join(lost)} down and "
-                            f"leaves {survivors} of {len(members)}, no majority",
-                            tuple(lost),
-                            group,
-                            _fmt(domain),
-                        )
-                    )
+            findings.extend(f for d in all_domains if (f := majority_lost(group, down, d)) is not None)
         if rules.get("survive_one_domain") and members:
-            for domain in all_domains:
-                if all(domain in down[h] for h in members):
-                    findings.append(
-                        Finding(
-                            "survive",
-                            f"group {group}: every member ({', '.join(members)}) dies with {_fmt(domain)}",
-                            tuple(members),
-                            group,
-                            _fmt(domain),
-                        )
-                    )
+            findings.extend(f for d in all_domains if (f := every_member_lost(group, down, d)) is not None)
         if len(members) < 2:
             findings.append(
                 Finding(

@@ -57,3 +57,24 @@ def test_render_writes_svg_and_png(tmp_path: Path) -> None:
     assert [p.suffix for p in written] == [".svg", ".png"]
     assert "<svg" in written[0].read_text()
     assert written[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_marked_domain_draws_its_drain_plan() -> None:
+    source = topology.build(inventory("lab"), "lab", mark="hypervisor:hv-b").source
+    assert "drain of hypervisor=hv-b: 3 host(s) down, allowed" in source
+    hv_b = source.split("subgraph cluster_hv_hv_b {", 1)[1].split("host_", 1)[0]
+    assert topology.MARK in hv_b
+    for host in ("db2", "web1", "legacy1"):
+        node = source.split(f"host_{host} [", 1)[1].split("]", 1)[0]
+        assert "DOWN in the drain" in node and topology.MARK in node
+    assert "DOWN in the drain" not in source.split("host_db1 [", 1)[1].split("]", 1)[0]
+    # the mirror VIP moves to web2
+    assert "vip_mirror -- host_web2 [label=\"moves here from web1\"" in source
+    refused = topology.build(inventory("lab"), "lab", mark="hypervisor:hv-a").source
+    assert "drain of hypervisor=hv-a: 4 host(s) down, refused: outage" in refused
+
+
+def test_a_malformed_mark_is_an_error_that_names_the_form(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        topology.main(["-i", "inventory/lab", "-o", "/tmp/never", "--mark", "hv-b"])
+    assert "domain must be <type>:<name>" in capsys.readouterr().err

@@ -23,10 +23,11 @@ def inventory() -> Path:
     return Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
 
 
-def playbook(path: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """ansible-playbook <args> <path> on the scenario's inventory, from the repository's root."""
+def playbook(path: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook <args> <path> on the scenario's inventory, from the repository's root;
+    ``env`` adds to (or overrides) the environment."""
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_FORCE_COLOR": "0"}
+           "ANSIBLE_FORCE_COLOR": "0", **(env or {})}
     return subprocess.run(["ansible-playbook", "-i", str(inventory()), *args, str(ROOT / path)],
                           capture_output=True, text=True, cwd=ROOT, env=env, check=False)
 
