@@ -10,13 +10,15 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 IMAGES := debian12 debian13
 
-.PHONY: help venv host images lab lab-up lab-converge lab-info lab-down test lint unit molecule topology
+.PHONY: help venv host images lab lab-up lab-converge lab-info lab-down test lint unit molecule topology plan
 
 help:
 	@echo "make lab       build the container lab and converge playbooks/site.yml on it"
 	@echo "make test      run every check (lint, syntax, pytest, molecule); ends with 'N passed, N failed, N skipped'"
 	@echo "make lab-down  remove the lab's containers and network"
 	@echo "make topology  draw the inventories' failure domains (docs/topology-*.svg/.png)"
+	@echo "make plan      what site.yml would change, per host, with its restarts; converges nothing"
+	@echo "               (INVENTORY=inventory/production LIMIT=...; writes plan/plan.txt, .md, .json)"
 	@echo "helpers: make lint | unit | molecule | images | lab-info"
 
 # The virtualenv with the pinned tooling (pyproject.toml, extra 'dev'). Rebuilt when that changes.
@@ -61,10 +63,19 @@ lab-info: venv
 lab-down: venv
 	ansible-playbook playbooks/lab/down.yml
 
-# Hosts by site, rack and hypervisor, power to UPS, HA peers and VIPs, for each inventory.
+# Hosts by site, rack and hypervisor, power to UPS, HA peers and VIPs, for each inventory; and
+# the drain of the lab's hv-b (playbooks/maintenance/domain-drain.yml's plan).
 topology: venv host
 	heroes-topology -i inventory/lab -o docs/topology-lab
 	heroes-topology -i inventory/production -o docs/topology-production
+	heroes-topology -i inventory/lab -o docs/drain-lab-hv-b --mark hypervisor:hv-b
+
+# The reviewers' plan (heroes-plan): site.yml under --check --diff with the heroes_plan callback;
+# per host the tasks that would change, their diffs (secrets masked) and the services restarted
+# or reloaded, and how. Production's vault: ANSIBLE_VAULT_IDENTITY_LIST=prod@<password file>.
+INVENTORY ?= inventory/lab
+plan: venv
+	heroes-plan -i $(INVENTORY) $(if $(LIMIT),--limit $(LIMIT))
 
 # Every check, cheapest first; stops at the first failing stage. The host packages come first
 # (the unit tests draw with graphviz); the lab images (debootstrap, minutes on a fresh machine,
