@@ -35,13 +35,14 @@ import socket
 import ssl
 import sys
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 STEPS = ("systemCheck", "databaseSetup", "tablesCreation", "setupSuperUser", "firstWebsiteSetup",
          "trackingCode", "finished")
 ERROR_BOX = re.compile(r'<div[^>]*class="[^"]*alert-danger[^"]*"[^>]*>(.*?)</div>', re.S | re.I)
 TAG = re.compile(r"<[^>]+>")
+SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.S | re.I)
 
 
 class InstallError(RuntimeError):
@@ -120,25 +121,39 @@ class Session:
             conn.close()
 
 
-def expect(step: str, result: tuple[int, str, str], redirect: bool) -> None:
-    """A step went well when Matomo moves on (302) or, for a page, shows it without an error."""
+def page_text(body: str, secrets: Iterable[str] = (), limit: int = 300) -> str:
+    """The start of a page as plain text (scripts and styles dropped), each of ``secrets`` written
+    as ***: what an unexpected answer (PHP's fatal error, a proxy's page) says, safe to print."""
+    text = " ".join(html.unescape(TAG.sub(" ", SCRIPT.sub(" ", body))).split())
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text[:limit] + ("..." if len(text) > limit else "")
+
+
+def expect(step: str, result: tuple[int, str, str], redirect: bool, secrets: Iterable[str] = ()) -> None:
+    """A step went well when Matomo moves on (302) or, for a page, shows it without an error.
+    Any other answer stops the run with the page's own words (``secrets`` never among them)."""
     status, _location, body = result
     error = page_error(body)
     if error:
-        raise InstallError(f"{step}: Matomo says: {error}")
+        raise InstallError(f"{step}: Matomo says: {page_text(error, secrets)}")
     wanted = (302, 303) if redirect else (200,)
     if status not in wanted:
-        raise InstallError(f"{step}: expected HTTP {' or '.join(map(str, wanted))}, got {status}")
+        said = page_text(body, secrets)
+        raise InstallError(f"{step}: expected HTTP {' or '.join(map(str, wanted))}, got {status}"
+                           + (f"; the page says: {said}" if said else " (an empty page)"))
 
 
 def install(spec: Mapping[str, Any], session: Session) -> None:
     db, user, site = spec["database"], spec["superuser"], spec["site"]
+    secrets = (str(db["password"]), str(user["password"]))
     host = db["host"] if int(db.get("port", 3306)) == 3306 else f"{db['host']}:{db['port']}"
-    expect("systemCheck", session.request("systemCheck"), redirect=False)
+    expect("systemCheck", session.request("systemCheck"), redirect=False, secrets=secrets)
     expect("databaseSetup", session.request("databaseSetup", form={
         "type": "InnoDB", "host": host, "username": db["user"], "password": db["password"],
         "dbname": db["name"], "tables_prefix": db["prefix"], "adapter": "PDO\\MYSQL",
-        "schema": "Mariadb"}), redirect=True)
+        "schema": "Mariadb"}), redirect=True, secrets=secrets)
     # an install stopped midway left Matomo's tables without a superuser or a site: start them over
     query = {"deleteTables": "1"} if spec.get("restart") else {}
     tables = session.request("tablesCreation", query=query)
@@ -147,16 +162,23 @@ def install(spec: Mapping[str, Any], session: Session) -> None:
     if 'id="eraseAllTables"' in tables[2]:
         raise InstallError(f"tablesCreation: the database {db['name']} already holds Matomo tables "
                            f"(prefix {db['prefix']}); the role restarts an unfinished install only")
-    expect("tablesCreation", tables, redirect=False)
+    expect("tablesCreation", tables, redirect=False, secrets=secrets)
     expect("setupSuperUser", session.request("setupSuperUser", form={
         "login": user["login"], "password": user["password"], "password_bis": user["password"],
-        "email": user["email"]}), redirect=True)
-    expect("firstWebsiteSetup", session.request("firstWebsiteSetup", form={
+        "email": user["email"]}), redirect=True, secrets=secrets)
+    website = session.request("firstWebsiteSetup", form={
         "siteName": site["name"], "url": site["url"], "timezone": spec.get("timezone", "UTC"),
-        "ecommerce": "0"}), redirect=True)
-    names = {"site_idSite": "1", "site_name": site["name"]}
-    expect("trackingCode", session.request("trackingCode", query=names), redirect=False)
-    expect("finished", session.request("finished", query=names, form={"anonymise_ip": "1"}), redirect=True)
+        "ecommerce": "0"})
+    expect("firstWebsiteSetup", website, redirect=True, secrets=secrets)
+    # the site's id is the database's: on Galera, auto_increment_offset is the node's place in the
+    # cluster, so the first site is not always 1 (Matomo names it in the redirect to the next step)
+    idsite = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(website[1]).query)).get("site_idSite", "")
+    if not idsite.isdigit():
+        raise InstallError(f"firstWebsiteSetup: no site id in the redirect to the next step ({website[1]!r})")
+    names = {"site_idSite": idsite, "site_name": site["name"]}
+    expect("trackingCode", session.request("trackingCode", query=names), redirect=False, secrets=secrets)
+    expect("finished", session.request("finished", query=names, form={"anonymise_ip": "1"}), redirect=True,
+           secrets=secrets)
 
 
 def _url(text: str) -> str:

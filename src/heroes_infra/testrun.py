@@ -204,7 +204,8 @@ def build_stages(root: Path, report_dir: Path) -> list[Stage]:
         Stage(
             "pytest tests/",
             "unit",
-            ("pytest", "-q", f"--junitxml={report_dir / 'unit.xml'}", "tests"),
+            # on every core (pytest-xdist): the unit tests share no file and no port
+            ("pytest", "-q", "-n", "auto", f"--junitxml={report_dir / 'unit.xml'}", "tests"),
             root,
             junit=True,
         )

@@ -14,7 +14,15 @@ from typing import Any, ClassVar
 
 import pytest
 
-from heroes_infra.matomo_install import STEPS, InstallError, Session, ensure_sites, install, page_error
+from heroes_infra.matomo_install import (
+    STEPS,
+    InstallError,
+    Session,
+    ensure_sites,
+    install,
+    page_error,
+    page_text,
+)
 
 SPEC: dict[str, Any] = {
     "connect": "127.0.0.1", "port": 0, "server_name": "matomo.example", "certificate": "",
@@ -32,6 +40,7 @@ class InstallerDouble(http.server.BaseHTTPRequestHandler):
 
     seen: ClassVar[list[tuple[str, str, dict[str, str], str]]] = []
     fail: ClassVar[str] = ""
+    crash: ClassVar[str] = ""  # the step whose PHP dies: HTTP 500 and PHP's own words
     tables_exist: ClassVar[bool] = False
     # the reporting API's part: its sites, and the superuser's password
     sites: ClassVar[list[dict[str, str]]] = []
@@ -71,13 +80,20 @@ class InstallerDouble(http.server.BaseHTTPRequestHandler):
             status = 200
             body += ('<div class="alert alert-danger">Error while trying to connect to the database server: '
                      "SQLSTATE[HY000] [1045] Access denied</div>")
+        if action == self.crash:
+            status = 500
+            body = ("<html><head><style>p {color: red}</style><script>var x = 1;</script></head><body>"
+                    "<p>PHP Fatal error: Uncaught PDOException: SQLSTATE[HY000] [2006] MySQL server has "
+                    "gone away (connecting with password db-secret-123)</p></body></html>")
         if action == "tablesCreation" and self.tables_exist and query.get("deleteTables") != "1":
             body += '<a href="index.php?module=Installation&amp;action=tablesCreation&amp;deleteTables=1" ' \
                     'id="eraseAllTables">'
         data = body.encode()
         self.send_response(status)
         if status == 302:
-            self.send_header("Location", "index.php?module=Installation&action=next")
+            # as Matomo on Galera: the first site's id is the writer's auto_increment_offset
+            after = "&site_idSite=3&site_name=Heroes" if action == "firstWebsiteSetup" else ""
+            self.send_header("Location", f"index.php?module=Installation&action=next{after}")
         if not self.headers.get("Cookie"):
             self.send_header("Set-Cookie", "MATOMO_SESSID=abc123; path=/; HttpOnly")
         self.send_header("Content-Length", str(len(data)))
@@ -102,9 +118,9 @@ class InstallerDouble(http.server.BaseHTTPRequestHandler):
 
 
 @contextmanager
-def double(fail: str = "", tables_exist: bool = False) -> Iterator[int]:
+def double(fail: str = "", tables_exist: bool = False, crash: str = "") -> Iterator[int]:
     InstallerDouble.seen = []
-    InstallerDouble.fail, InstallerDouble.tables_exist = fail, tables_exist
+    InstallerDouble.fail, InstallerDouble.tables_exist, InstallerDouble.crash = fail, tables_exist, crash
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), InstallerDouble)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -131,6 +147,10 @@ def test_the_steps_run_in_order_with_one_session_and_the_inventorys_values() -> 
     assert forms["databaseSetup"]["password"] == "db-secret-123"
     assert forms["setupSuperUser"]["password_bis"] == "admin-secret-1"
     assert forms["firstWebsiteSetup"]["url"] == "https://heroes.example"
+    # the next steps name the site by the id Matomo's database gave it, not 1
+    after = {action: data for _m, action, data, _c in InstallerDouble.seen
+             if action in ("trackingCode", "finished")}
+    assert after["trackingCode"]["site_idSite"] == after["finished"]["site_idSite"] == "3"
 
 
 def test_a_port_other_than_3306_goes_with_the_host() -> None:
@@ -146,6 +166,23 @@ def test_matomos_error_stops_the_run_naming_the_step_and_no_later_step_runs() ->
     assert str(caught.value).startswith("databaseSetup: Matomo says: Error while trying to connect")
     assert "db-secret-123" not in str(caught.value)
     assert [a for _m, a, _d, _c in InstallerDouble.seen] == ["systemCheck", "databaseSetup"]
+
+
+def test_an_unexpected_answer_stops_the_run_with_the_pages_words_and_no_secret() -> None:
+    with double(crash="trackingCode") as port, pytest.raises(InstallError) as caught:
+        install(SPEC, session(port))
+    said = str(caught.value)
+    assert said.startswith("trackingCode: expected HTTP 200, got 500; the page says: PHP Fatal error: "
+                           "Uncaught PDOException: SQLSTATE[HY000] [2006] MySQL server has gone away"), said
+    assert "db-secret-123" not in said and "***" in said
+    assert "color" not in said and "var x" not in said  # the page's style and script are not words
+    assert [a for _m, a, _d, _c in InstallerDouble.seen][-1] == "trackingCode"
+
+
+def test_page_text_is_short_and_hides_every_secret() -> None:
+    assert page_text("<p>a  <b>b</b></p>", ["b"]) == "a ***"
+    assert page_text("x" * 400, []) == "x" * 300 + "..."
+    assert page_text("", ["secret"]) == ""
 
 
 def test_existing_tables_are_refused_unless_an_unfinished_install_is_restarted() -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from ansiblerun import playbook, recap, why
+from ansiblerun import playbook, recap
 
 ROOT = Path(__file__).resolve().parents[3]
 Host = Any
@@ -90,12 +92,13 @@ def changed_tasks(output: str) -> dict[str, set[str]]:
     return found
 
 
-# Under --check with a changed stats and SST password, the only tasks that may report a change:
-# the files that carry those secrets, the SST account's password, and what follows from them
-# (the restart mark and the restart path's message, HAProxy's reload).
-SECRET_TASKS = {
+# Under --check with a changed Galera option and changed stats and SST passwords, the only tasks
+# that may report a change: the files that carry them, the SST account's password, and what
+# follows from them (the restart mark, HAProxy's reload).
+CHANGE_TASKS = {
     "haproxy : Write the HAProxy configuration",
     "haproxy : Reload haproxy",
+    "galera : Write the Galera configuration",
     "galera : Write the SST credentials",
     "galera : Create the directory of the restart mark",
     "galera : Mark the node for a restart",
@@ -104,32 +107,71 @@ SECRET_TASKS = {
 }
 
 
-def test_check_diff_on_the_converged_lab_changes_only_what_a_changed_secret_touches_and_prints_no_secret(
+def heroes_plan(out: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], str, str]:
+    """heroes-plan (what `make plan` runs) on the scenario's inventory: the process, plan.json,
+    plan.txt and the run's own output (ansible.log)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "heroes_infra.plan", "-i", str(inventory_dir()), "--out", str(out), *args],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+        env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+    )
+    log = (out / "ansible.log").read_text(encoding="utf-8") if (out / "ansible.log").exists() else ""
+    if not (out / "plan.json").exists():
+        return proc, {}, proc.stdout + proc.stderr, log
+    data = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    return proc, data, (out / "plan.txt").read_text(encoding="utf-8"), log
+
+
+def test_the_plan_of_a_galera_option_and_secrets_change_says_how_each_service_restarts_and_prints_no_secret(
+    tmp_path: Path,
 ) -> None:
-    """One `site.yml --check --diff` on the converged lab, with a real change of every
-    secret-bearing template (the stats and SST passwords): the hosts those secrets do not reach
-    report changed=0, the others report only the tasks that render or set the secrets, and
-    neither the old (vault) nor the new values are printed."""
+    """`make plan`'s heroes-plan (site.yml --check --diff) on the converged lab, with a changed
+    Galera option (gcache.size) and a real change of every secret-bearing template (the stats
+    and SST passwords): the hosts the change does not reach report changed=0, the others only
+    the tasks that render or set it; the plan says that db1-db3 restart MariaDB one at a time,
+    drained on both balancers, and that HAProxy reloads; neither the old (vault) nor the new
+    secrets are in the plan (text, Markdown, JSON) nor in the run's output."""
     canaries = {
         "haproxy_stats_password": "diff-canary-stats-7f3a9c",
         "galera_sst_password": "diff-canary-sst-51be02",
     }
     extra = " ".join(f"{k}={v}" for k, v in canaries.items())
-    proc = run_site("--check", "--diff", "-e", extra)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, why(proc)
-    hosts = recap(out)
+    proc, data, text, log = heroes_plan(tmp_path, "--detailed-exitcode", "-e", extra, "-e",
+                                        "galera_gcache_size=300M")
+    assert proc.returncode == 2, f"{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}\n{log[-3000:]}"
+    hosts = recap(log)
     assert set(hosts) == {"app1", "db1", "db2", "db3", "lb1", "lb2", "legacy1", "web1", "web2"}, hosts
-    changed = changed_tasks(out)
+    changed = changed_tasks(log)
     for name, counts in hosts.items():
         assert counts["failed"] == 0, (name, counts)
         if name in ("lb1", "lb2", "db1", "db2", "db3"):
-            # the change is real: every balancer's haproxy.cfg and every node's SST settings
+            # the change is real: every balancer's haproxy.cfg and every node's Galera settings
             assert counts["changed"] >= 1, (name, counts)
-            assert changed.get(name, set()) <= SECRET_TASKS, (name, changed.get(name))
+            assert changed.get(name, set()) <= CHANGE_TASKS, (name, changed.get(name))
         else:
             assert counts["changed"] == 0, (name, counts, changed.get(name))
+    assert data["complete"] is True
+    assert data["changed_hosts"] == ["db1", "db2", "db3", "lb1", "lb2"], data["changed_hosts"]
+    services = {(line["hosts"], line["service"], line["kind"]) for line in data["services"]}
+    assert services == {
+        ("db1\N{EN DASH}db3", "mariadb", "restarted one at a time, drained (on lb1, lb2)"),
+        ("lb1, lb2", "haproxy", "reloaded"),
+    }, data["services"]
+    assert "db1\N{EN DASH}db3: mariadb restarted one at a time, drained (on lb1, lb2)" in text, text
+    assert "+wsrep_provider_options" in text and "gcache.size=300M" in text, text
     secrets = lab_secrets()
     assert secrets, "the lab vault holds no value to look for"
+    written = [text, json.dumps(data), (tmp_path / "plan.md").read_text(encoding="utf-8"), log]
     for secret in [*canaries.values(), *secrets]:
-        assert secret not in out
+        assert not any(secret in what for what in written)
+
+
+def test_the_plan_of_no_change_says_no_host_would_change(tmp_path: Path) -> None:
+    """heroes-plan with the repository as converged, on the failover tier's playbook (HAProxy and
+    keepalived, whose handlers reload them): no host would change, no service is restarted."""
+    proc, data, text, log = heroes_plan(tmp_path, "--detailed-exitcode",
+                                        "--playbook", "playbooks/loadbalancer.yml")
+    assert proc.returncode == 0, f"{text[-3000:]}\n{log[-3000:]}"
+    assert data["complete"] is True and data["changed_hosts"] == [] and data["services"] == [], text
+    assert sorted(data["unchanged_hosts"]) == ["lb1", "lb2", "web1", "web2"], text
+    assert "No host would change (4 checked)." in text, text
