@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import shlex
 import time
 from typing import Any
@@ -22,6 +23,7 @@ from matomolab import finish_tracking, start_tracking, status
 MIGRATION = "playbooks/apps/matomo-from-piwik.yml"
 CONFIRM = ("-e", "matomo_migration_confirm=yes")
 NODES = ("db1", "db2", "db3")
+ARCHIVE_TABLE = re.compile(r"piwik_archive_(numeric|blob)_\d{4}_\d{2}")
 
 
 def on_app1(command: str) -> str:
@@ -95,12 +97,19 @@ def test_every_table_moved_without_a_copy_its_rows_and_checksums_compared() -> N
     assert sorted(moved["same"] + list(moved["grown"])) == sorted(moved["moved"])
     assert moved["grown"].get("piwik_log_visit", 0) >= 0
     for name in NODES:
-        tables = sql(name, "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES "
-                           "WHERE TABLE_SCHEMA = 'matomo'").splitlines()
-        assert sorted(line.split("\t")[0] for line in tables) == sorted(moved["moved"]), name
-        assert {line.split("\t")[1] for line in tables} == {"BASE TABLE"}, name  # no view left
-        assert sql(name, "SHOW DATABASES LIKE 'piwik'") == "", name
-        assert sql(name, "SELECT COUNT(*) FROM mysql.global_priv WHERE User = 'piwik'").strip() == "0", name
+        tables = dict(line.split("\t") for line in sql(
+            name, "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES "
+                  "WHERE TABLE_SCHEMA = 'matomo'").splitlines())
+        missing = sorted(set(moved["moved"]) - set(tables))
+        # matomo-archive.timer (hourly) may add a month's archive table after the move, e.g. for
+        # yesterday's week once the site's midnight has passed; no other table may appear
+        added = sorted(t for t in set(tables) - set(moved["moved"]) if not ARCHIVE_TABLE.fullmatch(t))
+        assert (missing, added) == ([], []), f"{name}: tables not moved {missing}, not expected {added}"
+        views = sorted(t for t, kind in tables.items() if kind != "BASE TABLE")
+        assert views == [], f"{name}: left from the bridge: {views}"
+        assert sql(name, "SHOW DATABASES LIKE 'piwik'") == "", f"{name}: the database piwik is left"
+        accounts = sql(name, "SELECT COUNT(*) FROM mysql.global_priv WHERE User = 'piwik'").strip()
+        assert accounts == "0", f"{name}: {accounts} accounts piwik left"
 
 
 def test_no_tracked_visit_was_lost_through_the_switch() -> None:
