@@ -34,7 +34,7 @@ else
 fi
 
 workdir=$(mktemp -d /var/tmp/heroes-lab-image.XXXXXX)
-trap 'rm -rf "$workdir"' EXIT
+trap 'umount "$workdir/rootfs/proc" 2>/dev/null || true; rm -rf --one-file-system "$workdir"' EXIT
 rootfs="$workdir/rootfs"
 
 echo "build-image: building $image from Debian $suite (recipe $recipe, mirror $mirror)"
@@ -88,6 +88,26 @@ chroot "$rootfs" apt-get "${proxy_opt[@]}" -o Acquire::http::Proxy-Auto-Detect= 
   tail -n 10 "$workdir/apt-update.log" >&2
   exit 1
 }
+# The release's updates and security fixes installed, as Debian's installer does on a new host:
+# an image starts where a kept host is, so the tests' patch window finds only the update a test
+# publishes (playbooks/lab/patch-canary.yml) and the hosts do not drift from the images' day to
+# the window's (an OpenSSL update changes what the nginx role writes). No service starts in the
+# chroot (policy-rc.d).
+printf '#!/bin/sh\nexit 101\n' > "$rootfs/usr/sbin/policy-rc.d"
+chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
+mount -t proc proc "$rootfs/proc"
+upgraded=0
+chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get "${proxy_opt[@]}" \
+  -o Acquire::http::Proxy-Auto-Detect= -o Dpkg::Options::=--force-confold -qq -y dist-upgrade \
+  > "$workdir/apt-upgrade.log" 2>&1 || upgraded=$?
+umount "$rootfs/proc"
+rm -f "$rootfs/usr/sbin/policy-rc.d"
+if [ "$upgraded" != 0 ]; then
+  echo "build-image: installing the release's updates in the new image failed:" >&2
+  tail -n 10 "$workdir/apt-upgrade.log" >&2
+  exit 1
+fi
+echo "build-image: $(grep -c '^Unpacking' "$workdir/apt-upgrade.log" || true) update(s) of $suite-updates and $suite-security installed"
 : > "$rootfs/etc/resolv.conf"
 
 # Every container gets its own machine id; no cached packages in the image.

@@ -168,3 +168,41 @@ def test_a_hypervisor_is_drained_and_restored_under_clients_with_nothing_lost(se
     assert back.returncode == 0, why(back)
     assert_all_in_service()
     clients.finish_and_check(drained_in=drained_in, restored_in=restored_in)
+
+
+def test_the_patch_window_updates_every_host_one_at_a_time_with_nothing_lost(settled: Host) -> None:  # noqa: F811
+    """After the drain: playbooks/lab/patch-canary.yml publishes an update on every host of the
+    window (a test double; the lab's images carry the release's updates of the day they were
+    built), asking for a restart on db2 and web1, and patch-window.yml runs over the whole lab
+    under the four clients, then once more (nothing left to do)."""
+    restart = ("db2", "web1")
+    canary = playbook("playbooks/lab/patch-canary.yml", "-e", "lab_patch_canary_confirm=yes",
+                      "-e", json.dumps({"lab_patch_canary_restart": list(restart)}))
+    assert canary.returncode == 0, why(canary)
+    started = {name: started_at(name) for name in WINDOW}
+    window = ("playbooks/maintenance/patch-window.yml", "-e", "patch_window_id=full-stack",
+              "-e", "patch_window_report=/tmp/heroes-full-stack-window.json")
+    clients = Clients(settled, "window")
+    clients.start()
+    began = time.monotonic()
+    out = playbook(*window, env=LINEAR)
+    took = time.monotonic() - began
+    assert out.returncode == 0, why(out)
+    with open("/tmp/heroes-full-stack-window.json", encoding="utf-8") as handle:
+        report = {host["host"]: host for host in json.load(handle)["hosts"]}
+    # the order: one host at a time, every host of the window, in the plan's order
+    assert list(report) == list(WINDOW), list(report)
+    for name, host in report.items():
+        assert host["status"] == "patched", host
+        assert any(p.startswith("heroes-lab-canary 1 -> 2") for p in host["packages"]), host
+        assert host["reboot"] == (name in restart), host
+    # restarted: the hosts whose update asked for it, and only them
+    assert [name for name in WINDOW if started_at(name) != started[name]] == list(restart)
+    again = playbook(*window, env=LINEAR)
+    assert again.returncode == 0, why(again)
+    with open("/tmp/heroes-full-stack-window.json", encoding="utf-8") as handle:
+        statuses = {host["host"]: host["status"] for host in json.load(handle)["hosts"]}
+    assert statuses == dict.fromkeys(WINDOW, "done earlier in this window"), statuses
+    assert_all_in_service()
+    longest = max(float(host["seconds_out"]) for host in report.values())
+    clients.finish_and_check(window=took, longest_out_of_service=longest)
