@@ -6,6 +6,7 @@ the cluster. Visits under a rolling restart of the nodes: test_failover.py."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 from pathlib import Path
@@ -93,7 +94,9 @@ def test_the_dashboard_opens_in_chromium_logged_in_as_the_superuser_and_shows_th
         timeout=180, check=False)
     assert shot.returncode == 0, shot.stderr[-2000:]
     text = json.loads(shot.stdout)["text"]
-    assert f"{visits} visits" in text, text[:1000]
+    # "2,702 visits, 1 unique visitors": Matomo groups the thousands
+    shown = re.search(r"(\d[\d,]*) visits,", text)
+    assert shown is not None and int(shown[1].replace(",", "")) == visits, (visits, text[:1000])
     assert "Visits Overview" in text and "Sign in" not in text
     data = subprocess.run(["docker", "exec", container, "cat", "/root/matomo-dashboard.png"],
                           capture_output=True, check=True).stdout
