@@ -45,12 +45,6 @@ class Stage:
     # A parallel stage with a lane of its own (a long scenario that mostly waits: the Galera
     # fault tests): the others still run two at a time beside it.
     lane: bool = False
-    # A lane that starts first and builds beside the others, and whose tests wait until every
-    # other stage of its run has ended (the multi-host scenario: its hosts are made while the
-    # role scenarios run, its tests measure times and run alone). The wait is a file named in
-    # the stage's environment (GATE_ENV): removed when the others have ended, holding "stop" once
-    # one of them failed. molecule/full-stack/tests/conftest.py waits on it.
-    gated: bool = False
 
 
 @dataclass
@@ -139,7 +133,6 @@ def find_playbooks(root: Path) -> list[Path]:
     )
 
 
-GATE_ENV = "HEROES_TEST_VERIFY_GATE"
 LONG_MARK = "heroes-test: long"
 ALONE_MARK = "heroes-test: alone"
 WORKERS = 2
@@ -166,12 +159,11 @@ def has_lane(root: Path, name: str, cwd: Path) -> bool:
 
 
 def runs_alone(root: Path, name: str, cwd: Path) -> bool:
-    """Role scenarios whose molecule.yml says ``heroes-test: alone`` (their tests measure times)
-    run with nothing beside them; the other role scenarios run two at a time: much of a scenario
-    is waiting for containers and services, not computing. Multi-host scenarios build beside
-    them and test alone (Stage.gated)."""
+    """Multi-host scenarios, and role scenarios whose molecule.yml says ``heroes-test: alone``
+    (their tests measure times), run with nothing beside them; the other role scenarios run
+    two at a time: much of a scenario is waiting for containers and services, not computing."""
     if cwd == root:
-        return False
+        return True
     return ALONE_MARK in (cwd / "molecule" / name / "molecule.yml").read_text()
 
 
@@ -238,11 +230,9 @@ def build_stages(root: Path, report_dir: Path) -> list[Stage]:
                 ("molecule", "test", "-s", name),
                 cwd,
                 junit=True,
-                env={"PYTEST_ADDOPTS": f"--junitxml={report}",
-                     **({GATE_ENV: str(report_dir / f"gate-{name}")} if cwd == root else {})},
+                env={"PYTEST_ADDOPTS": f"--junitxml={report}"},
                 parallel=not runs_alone(root, name, cwd),
-                lane=has_lane(root, name, cwd) or cwd == root,
-                gated=cwd == root,
+                lane=has_lane(root, name, cwd),
             )
         )
     return stages
@@ -374,27 +364,11 @@ PRINT_LOCK = threading.Lock()
 
 def run_parallel(stages: Sequence[Stage], log_dir: Path) -> tuple[list[Result], list[Stage]]:
     """Run stages WORKERS at a time, in order, and each stage with a lane beside them (its worker
-    ends with it; gated lanes start first, then the others); once one fails no new one starts.
-    A gated stage's tests wait for every other stage to end (Stage.gated). Returns the results
-    in the stages' order and the stages that did not run."""
-    # gated stages first, then the other lanes: each starts at once in a thread of its own
-    pending = sorted(enumerate(stages), key=lambda item: (not item[1].gated, not item[1].lane))
+    ends with it); once one fails no new one starts. Returns the results in the stages' order and
+    the stages that did not run."""
+    pending = list(enumerate(stages))
     results: dict[int, Result] = {}
     lock = threading.Lock()
-    gates = [Path(stage.env[GATE_ENV]) for stage in stages if stage.gated and GATE_ENV in stage.env]
-    others = {index for index, stage in enumerate(stages) if not stage.gated}
-    for gate in gates:
-        gate.write_text("wait\n")
-
-    def open_gates() -> None:
-        """Called with the lock held: the gated stages' tests may start once the others have
-        ended, or must stop once one of them failed."""
-        if any(r.failed for r in results.values()):
-            for gate in gates:
-                gate.write_text("stop\n")
-        elif others <= results.keys():
-            for gate in gates:
-                gate.unlink(missing_ok=True)
 
     def worker() -> None:
         while True:
@@ -405,20 +379,15 @@ def run_parallel(stages: Sequence[Stage], log_dir: Path) -> tuple[list[Result], 
             result = run_stage(stage, log_dir / f"stage-{index}.log")
             with lock:
                 results[index] = result
-                open_gates()
             if stage.lane:
                 return
 
-    with lock:
-        open_gates()  # nothing to wait for: no other stage
     lanes = sum(stage.lane for stage in stages)
     threads = [threading.Thread(target=worker) for _ in range(min(WORKERS + lanes, len(stages)))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    for gate in gates:
-        gate.unlink(missing_ok=True)
     not_run = [stage for i, stage in enumerate(stages) if i not in results]
     return [results[i] for i in sorted(results)], not_run
 

@@ -236,62 +236,10 @@ def test_marked_role_scenarios_start_first_and_timed_ones_run_alone(tmp_path: Pa
     (root / "roles/alpha/molecule/default/molecule.yml").write_text("---\n# heroes-test: alone\n")
     assert [cwd.name for _, cwd in testrun.find_scenarios(root)] == ["zeta", "alpha", root.name]
     stages = testrun.build_stages(root, tmp_path / "r")
-    molecule = {s.name: (s.parallel, s.lane, s.gated) for s in stages if s.argv[0] == "molecule"}
-    assert molecule == {"molecule test zeta/default": (True, True, False),
-                        "molecule test alpha/default": (False, False, False),
-                        # built beside the role scenarios, tested after them
-                        "molecule test molecule/full-stack": (True, True, True)}
-    full_stack = next(s for s in stages if s.gated)
-    assert full_stack.env[testrun.GATE_ENV] == str(tmp_path / "r" / "gate-full-stack")
-
-
-def _gated(tmp_path: Path) -> Stage:
-    """A stand-in for the full-stack scenario: notes how many role stages had ended when it
-    started, waits like its conftest.py, notes which had ended when its tests began."""
-    gate, ended = tmp_path / "gate", tmp_path / "ended"
-    ended.mkdir()
-    script = (f"ls {ended} | wc -l > {tmp_path}/at-start; "
-              f'while [ -e {gate} ] && [ "$(cat {gate})" != stop ]; do sleep 0.05; done; '
-              f"ls {ended} > {tmp_path}/at-tests; "
-              f'if [ -e {gate} ]; then cat {gate} > {tmp_path}/said; exit 1; fi')
-    return Stage("full-stack", "molecule", ("sh", "-c", script), tmp_path, env={testrun.GATE_ENV: str(gate)},
-                 parallel=True, lane=True, gated=True)
-
-
-def test_a_gated_stage_starts_first_and_its_tests_wait_until_the_others_have_ended(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    roles = [Stage(f"role{i}", "molecule", ("sh", "-c", f"sleep 0.5; touch {tmp_path}/ended/role{i}"),
-                   tmp_path, parallel=True) for i in range(3)]
-    stages = [*roles, _gated(tmp_path)]  # listed last, as build_stages lists it
-    monkeypatch.setattr(testrun, "build_stages", lambda root, report_dir: stages)
-    began = time.monotonic()
-    assert testrun.main(["--root", str(tmp_path)]) == 0
-    assert time.monotonic() - began < 2.5  # three 0.5 s stages two at a time, the gated one beside
-    assert (tmp_path / "at-start").read_text().strip() == "0"  # it started before any role ended
-    assert (tmp_path / "at-tests").read_text().split() == ["role0", "role1", "role2"]
-    assert not (tmp_path / "gate").exists()
-    out = capsys.readouterr().out
-    table = out.split("--- summary ---")[1].splitlines()[:-1]
-    assert [line.split()[-1] for line in table if "passed" in line] == ["role0", "role1", "role2",
-                                                                         "full-stack"]
-    assert out.splitlines()[-1] == "4 passed, 0 failed, 0 skipped"
-
-
-def test_a_gated_stage_is_told_to_stop_when_another_stage_fails(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    stages = [Stage("bad", "molecule", ("false",), tmp_path, parallel=True),
-              Stage("slow", "molecule", ("sleep", "0.5"), tmp_path, parallel=True),
-              Stage("later", "molecule", ("true",), tmp_path, parallel=True),
-              _gated(tmp_path)]
-    monkeypatch.setattr(testrun, "build_stages", lambda root, report_dir: stages)
-    assert testrun.main(["--root", str(tmp_path)]) == 1
-    assert (tmp_path / "said").read_text().strip() == "stop"
-    assert not (tmp_path / "gate").exists()  # nothing left behind
-    out = capsys.readouterr().out
-    assert "not run (an earlier stage failed): later" in out
-    assert out.splitlines()[-1] == "1 passed, 2 failed, 1 skipped"
+    molecule = {s.name: (s.parallel, s.lane) for s in stages if s.argv[0] == "molecule"}
+    assert molecule == {"molecule test zeta/default": (True, True),
+                        "molecule test alpha/default": (False, False),
+                        "molecule test molecule/full-stack": (False, False)}
 
 
 def test_failed_cases_name_each_failure_with_the_first_line_of_its_message(tmp_path: Path) -> None:
