@@ -80,17 +80,6 @@ def wait_for(page: DevTools, pattern: str, seconds: float) -> str:
     raise RuntimeError(f"the page never showed {pattern!r}; it said: {text[:500]!r}")
 
 
-def logged_in(page: DevTools, seconds: float) -> None:
-    """Wait until the browser has left the login form and loaded the page it was sent to."""
-    state = "(location.href.indexOf('module=Login') < 0 && document.readyState === 'complete')"
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        time.sleep(1)
-        if page.call("Runtime.evaluate", expression=state).get("result", {}).get("value") is True:
-            return
-    raise RuntimeError(f"the login did not lead away from the login form within {seconds:.0f} s")
-
-
 def shoot(args: argparse.Namespace, password: str, profile: str) -> str:
     browser = subprocess.Popen(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -107,9 +96,8 @@ def shoot(args: argparse.Namespace, password: str, profile: str) -> str:
                 "document.getElementById('login_form_password').value = " + json.dumps(password) + "; "
                 "document.getElementById('login_form_submit').click(); true")
         page.call("Runtime.evaluate", expression=fill)
-        # the login's own page loads first: a navigation sent meanwhile waits behind its
-        # requests (they hold the PHP session)
-        logged_in(page, args.timeout)
+        time.sleep(3)
+        # the navigation may wait behind the login's own page (seen: 60 s in CI)
         page.call("Page.navigate", url=f"https://{args.name}/{OVERVIEW}")
         text = wait_for(page, r"\b\d[\d,.]* visits\b", args.timeout)
         time.sleep(3)  # the graph draws after the numbers
