@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -195,8 +196,6 @@ def assert_acknowledged_on_every_node(client: Host, ack_file: str, table: str = 
 
 def restart_order(out: str) -> list[str]:
     """The nodes in the order the restart path restarted them (its task names them)."""
-    import re
-
     return re.findall(r"TASK \[galera : Restart MariaDB - (db\d)\]", out)
 
 
@@ -205,16 +204,54 @@ def cert_failures() -> int:
     return sum(int(wsrep(n, "wsrep_local_cert_failures")) for n in NODES)
 
 
-def test_rolling_restart_under_web_clients_and_a_pool_fails_no_transaction_and_fails_back(
+def test_a_changed_mysqld_option_and_its_take_back_restart_every_node_drained_with_nothing_lost(
         settled: Host) -> None:
-    """The rolling restart under web-style clients and a connection pool (persistent writers):
-    0 failed web transactions; the pool loses its connections only where a restart or the
-    failback cuts them (connection errors, never a deadlock or a refused write) and, once the
-    writer is back, commits on the writer only (its sessions on the backup were shut down);
-    no certification failure; every acknowledged write of both is on every node. Matomo's
-    tracking (app1, through the VIP) meanwhile: no visit refused, every visit it acknowledged on
-    every node and counted by the reporting API."""
-    before, conflicts = started_at(), cert_failures()
+    """The galera role's one restart path (tasks/rolling-restart.yml: database.yml's and the
+    rolling-restart runbook's), twice, each restart of a node drained on both balancers, the
+    writer last:
+    1. the runbook galera-rolling-restart.yml under --check names that order and changes nothing;
+    2. database.yml (the tier's play of site.yml) with a changed mysqld option, under web-style
+       clients: every node restarted and reading the option, 0 failed transactions, every
+       acknowledged write on every node;
+    3. database.yml as the inventory says (the option taken back: the lab stays as its inventory
+       says) under web-style clients, a connection pool (persistent writers) and Matomo's tracking
+       (app1, through the VIP): 0 failed web transactions; the pool loses its connections only
+       where a restart or the failback cuts them (connection errors, never a deadlock or a refused
+       write) and, once the writer is back, commits on the writer only (its sessions on the backup
+       were shut down); no certification failure; every acknowledged write of both on every node;
+       no visit refused, every visit acknowledged on every node and counted by the reporting API.
+    (One cycle of restarts fewer than a runbook run beside the option's two: the same tasks file.)"""
+    before = started_at()
+    checked = playbook("playbooks/maintenance/galera-rolling-restart.yml", "--check")
+    assert checked.returncode == 0, why(checked)
+    said = re.findall(r"(db\d): MariaDB would be restarted, one node at a time, drained first on lb1, lb2",
+                      checked.stdout)
+    assert said == ["db3", "db2", "db1"], checked.stdout[-3000:]
+    assert started_at() == before, "the runbook's --check restarted a node"
+
+    # 2. the option changed
+    start_web(settled, "cfg")
+    time.sleep(3)
+    option = {"galera_mysqld_options": {"max_connect_errors": "1000"}}
+    proc = playbook("playbooks/database.yml", "-e", json.dumps(option))
+    time.sleep(2)
+    result = finish(settled, "/tmp/cfg.json")
+    record("config-change-1000", result)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, why(proc)
+    after = started_at()
+    for n in NODES:
+        assert after[n] != before[n], f"{n} was not restarted"
+        assert sql_on(n, "SELECT @@max_connect_errors") == "1000", n
+    assert "Drain the server on every balancer - db1" in out
+    assert restart_order(out) == ["db3", "db2", "db1"], restart_order(out)
+    assert result["failed"] == 0, result
+    assert result["longest_stall"] < STALL_BOUND, result
+    assert all_up(), "every server is back UP and ready on both balancers"
+    assert assert_acknowledged_on_every_node(settled, "/tmp/cfg-ack.json") == result["ok"]
+
+    # 3. the option taken back, under web clients, a pool and Matomo's tracking
+    before, conflicts = after, cert_failures()
     visits = recent_visits()
     start_tracking("roll")
     start_web(settled, "web")
@@ -222,7 +259,7 @@ def test_rolling_restart_under_web_clients_and_a_pool_fails_no_transaction_and_f
           "/tmp/pool.json")
     time.sleep(3)
     # the pool's sessions never end by themselves: a drain waits 5 s for them, not 30
-    proc = playbook("playbooks/maintenance/galera-rolling-restart.yml", "-e", "galera_drain_timeout=5")
+    proc = playbook("playbooks/database.yml", "-e", "galera_drain_timeout=5")
     done = time.time()
     time.sleep(3)
     result = finish(settled, "/tmp/web.json")
@@ -235,6 +272,7 @@ def test_rolling_restart_under_web_clients_and_a_pool_fails_no_transaction_and_f
     after = started_at()
     for n in NODES:
         assert after[n] != before[n], f"{n} was not restarted"
+        assert sql_on(n, "SELECT @@max_connect_errors") == "100", n
     # the writer (db1, first of haproxy_galera_writer_order) last
     assert restart_order(out) == ["db3", "db2", "db1"], restart_order(out)
     assert result["failed"] == 0, result
@@ -258,35 +296,6 @@ def test_rolling_restart_under_web_clients_and_a_pool_fails_no_transaction_and_f
         missing = tracked - visits_on_node(name, "roll")
         assert not missing, (name, sorted(missing)[:10])
     assert recent_visits() == visits + len(tracked)
-
-
-def test_a_changed_mysqld_option_restarts_every_node_drained_with_no_failed_transaction(
-        settled: Host) -> None:
-    """database.yml (the tier's play of site.yml) with a changed mysqld option, under web-style
-    clients: the role's handler restarts each node the drained way, the writer last, 0 failed
-    transactions, every acknowledged write on every node; then the option is taken back the same
-    way (the lab stays as its inventory says)."""
-    for value, expected in (("1000", "1000"), (None, "100")):
-        options = {"galera_mysqld_options": {"max_connect_errors": value}} if value else {}
-        before = started_at()
-        start_web(settled, "cfg")
-        time.sleep(3)
-        proc = playbook("playbooks/database.yml", *(["-e", json.dumps(options)] if options else []))
-        time.sleep(2)
-        result = finish(settled, "/tmp/cfg.json")
-        record(f"config-change-{value or 'back'}", result)
-        out = proc.stdout + proc.stderr
-        assert proc.returncode == 0, why(proc)
-        after = started_at()
-        for n in NODES:
-            assert after[n] != before[n], f"{n} was not restarted"
-            assert node(n).check_output("mariadb -N -B -e 'SELECT @@max_connect_errors'") == expected, n
-        assert "Drain the server on every balancer - db1" in out
-        assert restart_order(out) == ["db3", "db2", "db1"], restart_order(out)
-        assert result["failed"] == 0, result
-        assert result["longest_stall"] < STALL_BOUND, result
-        assert all_up(), "every server is back UP and ready on both balancers"
-        assert assert_acknowledged_on_every_node(settled, "/tmp/cfg-ack.json") == result["ok"]
 
 
 def sql_on(name: str, query: str) -> str:
