@@ -10,12 +10,10 @@ feed, the mirror's upstream) and restores it. Targets: 0 failed transactions, 0 
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import subprocess
 import time
 
-import pytest
 from ansiblerun import playbook, why
 from labhosts import CA_FILE, with_ca
 from matomolab import finish_tracking, recent_visits, start_tracking, visits_on_node
@@ -172,10 +170,6 @@ def test_a_hypervisor_is_drained_and_restored_under_clients_with_nothing_lost(se
     clients.finish_and_check(drained_in=drained_in, restored_in=restored_in)
 
 
-@pytest.mark.skipif(
-    os.environ.get("HEROES_FULL_STACK_WINDOW") != "1",
-    reason="the patch window's test (about 380 s) is not in make test yet, for the time budget: "
-           "run it with HEROES_FULL_STACK_WINDOW=1 molecule test -s full-stack (README, the patch window)")
 def test_the_patch_window_updates_every_host_one_at_a_time_with_nothing_lost(settled: Host) -> None:  # noqa: F811
     """After the drain: playbooks/lab/patch-canary.yml publishes an update on every host of the
     window (a test double; the lab's images carry the release's updates of the day they were
