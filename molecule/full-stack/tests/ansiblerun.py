@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 from pathlib import Path
 
@@ -30,6 +31,27 @@ def playbook(path: str, *args: str, env: dict[str, str] | None = None) -> subpro
            "ANSIBLE_FORCE_COLOR": "0", **(env or {})}
     return subprocess.run(["ansible-playbook", "-i", str(inventory()), *args, str(ROOT / path)],
                           capture_output=True, text=True, cwd=ROOT, env=env, check=False)
+
+
+def playbook_stopped_at(path: str, marker: str, *args: str, env: dict[str, str] | None = None) -> str:
+    """ansible-playbook as playbook() runs it, killed with its whole process group (SIGKILL: a
+    controller or a session lost, nothing cleaned up) as soon as a line of its output starts with
+    ``marker``; returns its output until then. Fails if the run ends before the marker."""
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_FORCE_COLOR": "0", **(env or {})}
+    proc = subprocess.Popen(["ansible-playbook", "-i", str(inventory()), *args, str(ROOT / path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env,
+                            start_new_session=True)
+    assert proc.stdout is not None
+    seen: list[str] = []
+    for line in proc.stdout:
+        seen.append(line)
+        if line.startswith(marker):
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return "".join(seen)
+    proc.wait()
+    raise AssertionError(f"the run ended (rc {proc.returncode}) before '{marker}':\n{''.join(seen)[-3000:]}")
 
 
 def _message(result: str) -> str:

@@ -204,6 +204,22 @@ def cert_failures() -> int:
     return sum(int(wsrep(n, "wsrep_local_cert_failures")) for n in NODES)
 
 
+def assert_every_node_restarted_drained(proc: subprocess.CompletedProcess[str], before: dict[str, str],
+                                       max_connect_errors: str) -> dict[str, str]:
+    """A database.yml run that changed the mysqld options: it passed, it restarted every node, each
+    drained on every balancer first and the writer (db1, first of haproxy_galera_writer_order)
+    last, and every node reads the option; returns when each node's MariaDB started."""
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, why(proc)
+    after = started_at()
+    for n in NODES:
+        assert after[n] != before[n], f"{n} was not restarted"
+        assert sql_on(n, "SELECT @@max_connect_errors") == max_connect_errors, n
+    assert "Drain the server on every balancer - db1" in out
+    assert restart_order(out) == ["db3", "db2", "db1"], restart_order(out)
+    return after
+
+
 def test_a_changed_mysqld_option_and_its_take_back_restart_every_node_drained_with_nothing_lost(
         settled: Host) -> None:
     """The galera role's one restart path (tasks/rolling-restart.yml: database.yml's and the
@@ -237,14 +253,7 @@ def test_a_changed_mysqld_option_and_its_take_back_restart_every_node_drained_wi
     time.sleep(2)
     result = finish(settled, "/tmp/cfg.json")
     record("config-change-1000", result)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, why(proc)
-    after = started_at()
-    for n in NODES:
-        assert after[n] != before[n], f"{n} was not restarted"
-        assert sql_on(n, "SELECT @@max_connect_errors") == "1000", n
-    assert "Drain the server on every balancer - db1" in out
-    assert restart_order(out) == ["db3", "db2", "db1"], restart_order(out)
+    after = assert_every_node_restarted_drained(proc, before, "1000")
     assert result["failed"] == 0, result
     assert result["longest_stall"] < STALL_BOUND, result
     assert all_up(), "every server is back UP and ready on both balancers"
@@ -267,14 +276,7 @@ def test_a_changed_mysqld_option_and_its_take_back_restart_every_node_drained_wi
     tracked, refused = finish_tracking("roll")
     record("rolling-restart", result)
     record("rolling-restart-pool", {**pooled, "cert_failures": cert_failures() - conflicts})
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, why(proc)
-    after = started_at()
-    for n in NODES:
-        assert after[n] != before[n], f"{n} was not restarted"
-        assert sql_on(n, "SELECT @@max_connect_errors") == "100", n
-    # the writer (db1, first of haproxy_galera_writer_order) last
-    assert restart_order(out) == ["db3", "db2", "db1"], restart_order(out)
+    assert_every_node_restarted_drained(proc, before, "100")
     assert result["failed"] == 0, result
     assert result["ok"] > 200, result
     # the longest time without a completed transaction: 0.21-0.42 s per restart of the writer

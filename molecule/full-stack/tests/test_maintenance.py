@@ -14,7 +14,7 @@ import shlex
 import subprocess
 import time
 
-from ansiblerun import playbook, why
+from ansiblerun import playbook, playbook_stopped_at, why
 from labhosts import CA_FILE, with_ca
 from matomolab import finish_tracking, recent_visits, start_tracking, visits_on_node
 from test_failover import (
@@ -174,7 +174,10 @@ def test_the_patch_window_updates_every_host_one_at_a_time_with_nothing_lost(set
     """After the drain: playbooks/lab/patch-canary.yml publishes an update on every host of the
     window (a test double; the lab's images carry the release's updates of the day they were
     built), asking for a restart on db2 and web1, and patch-window.yml runs over the whole lab
-    under the four clients, then once more (nothing left to do)."""
+    under the four clients: first a run killed (with its process group) while db3, the first
+    host, is drained on the balancers and its MariaDB still runs, then the run of the same window
+    that goes on from there (db3 put back, patched, and every host after it), then once more
+    (nothing left to do)."""
     restart = ("db2", "web1")
     canary = playbook("playbooks/lab/patch-canary.yml", "-e", "lab_patch_canary_confirm=yes",
                       "-e", json.dumps({"lab_patch_canary_restart": list(restart)}))
@@ -185,6 +188,13 @@ def test_the_patch_window_updates_every_host_one_at_a_time_with_nothing_lost(set
     clients = Clients(settled, "window")
     clients.start()
     began = time.monotonic()
+    stopped = playbook_stopped_at(
+        window[0], "TASK [haproxy : Wait until the server holds no session on every balancer", *window[1:],
+        env=LINEAR)
+    assert "TASK [Take the host out of service]" in stopped and "Install the updates" not in stopped
+    marks = "/var/lib/heroes-maintenance/patch-window-full-stack"
+    assert node("db3").file(f"{marks}.out").exists, "the stopped run left no mark on db3"
+    assert not any(node(name).file(f"{marks}.done").exists for name in WINDOW)
     out = playbook(*window, env=LINEAR)
     took = time.monotonic() - began
     assert out.returncode == 0, why(out)
