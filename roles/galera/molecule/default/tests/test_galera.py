@@ -6,6 +6,7 @@ none and run once, reaching the nodes by name (``node()``).
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -281,14 +282,33 @@ def wait_for_exec(db: Host, timeout: float = 60, path: str = "/var/lib/mysql/gra
     return False
 
 
+def galera_service(name: str, args: str) -> subprocess.CompletedProcess[str]:
+    """The role's service module (roles/galera/library/galera_service.py), ad hoc on one node."""
+    repo = Path(__file__).resolve().parents[5]
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
+           "ANSIBLE_LIBRARY": str(repo / "roles/galera/library")}
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    command = ["ansible", "-i", inventory, name, "-m", "galera_service", "-a", args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+
+
+# What a CI run found once in a joiner's multi-master.info after its SST over TLS (README,
+# "Verified for real"): a TLS 1.3 record of 24 bytes. MariaDB's next start aborted and hung.
+TLS_RECORD = bytes([0x17, 0x03, 0x03, 0x00, 0x13, 0x46, 0x53, 0xF3, 0xCE, 0xBC, 0x17, 0xB8, 0x64, 0x0A,
+                    0xF8, 0xBC, 0x17, 0x0A, 0x23, 0x3A, 0x2E, 0x2A, 0x76, 0xA6])
+INDEX = "/var/lib/mysql/multi-master.info"
+
+
 def test_a_stopped_node_bootstrap_refused_failed_start_then_one_converge_with_a_changed_option() -> None:
     """One node out of the running cluster, three things on it (two converges, not six):
     1. galera_bootstrap_node naming it is refused while the others run a Primary component;
-    2. its MariaDB fails to start (an option it does not know) and leaves its socket behind;
+    2. its MariaDB fails to start (an option it does not know) and leaves its socket behind; the
+       role's start (galera_service) fails at once and quotes the server's error;
     3. one plain converge with a changed option brings it back (it starts with the new files)
        and restarts the two running nodes one at a time, each Synced before the next: no
        balancer here, so the restart path drains nothing; writes acknowledged meanwhile are on
-       every node."""
+       every node. db3 carries the bytes of the SST fault in its multi-master.info: its restart
+       sets them aside (kept) and starts."""
     db1, db2 = node(NODES[0]), node(NODES[1])
     db2.check_output("systemctl stop mariadb")
     refused = converge("-e", f"galera_bootstrap_node={NODES[1]}")
@@ -303,12 +323,24 @@ def test_a_stopped_node_bootstrap_refused_failed_start_then_one_converge_with_a_
     # mariadbd reads the option only after it joined (SST) and aborts: a signal, so the unit's
     # Restart=on-abnormal would start it again 5 s later and it would join by itself. A node that
     # fails to start stays down here: the stop in the same breath cancels that scheduled restart.
-    assert db2.run("systemctl start mariadb; rc=$?; systemctl stop mariadb; exit $rc").rc != 0
+    began = time.monotonic()
+    start = galera_service(NODES[1], "name=mariadb state=started timeout=600")
+    took = time.monotonic() - began
+    db2.run("systemctl stop mariadb")
+    said = " ".join((start.stdout + start.stderr).split())
+    assert start.returncode != 0, said[-3000:]
+    assert re.search(r"MariaDB \(mariadb\) (aborted its start|failed to start)", said), said[-3000:]
+    assert "unknown variable 'heroes-no-such-option=1'" in said, said[-3000:]
+    assert took < 120, f"the failed start took {took:.0f} s to be reported"
     db2.check_output(f"rm {broken}")
     assert db2.run("systemctl is-active mariadb").stdout.strip() != "active"
     assert db2.file("/run/mysqld/mysqld.sock").is_socket  # left behind; nobody listens on it
     assert db2.run("mariadb -e 'SELECT 1'").rc != 0
     ids = acknowledged_rows(db1, "failedstart", 50)
+
+    db3 = node(NODES[2])
+    db3.check_output(f"echo {base64.b64encode(TLS_RECORD).decode()} | base64 -d > {INDEX}")
+    assert db3.file(INDEX).size == len(TLS_RECORD)
 
     started = "systemctl show -p ExecMainStartTimestampMonotonic --value mariadb"
     running = [NODES[0], NODES[2]]
@@ -330,6 +362,12 @@ def test_a_stopped_node_bootstrap_refused_failed_start_then_one_converge_with_a_
     for n in NODES:
         assert sql(node(n), "SELECT @@max_connect_errors") == "1000", n
     assert_rows_on_every_node("failedstart", ids)
+    said = " ".join(out.split())
+    set_aside = f"{INDEX} was not a list of replication connection names (24 bytes, not UTF-8 text"
+    assert set_aside in said, said[-3000:]
+    assert db3.file(INDEX).size == 0 and db3.file(INDEX).user == "mysql"
+    aside = db3.check_output(f"ls {INDEX}.unreadable-*").split()
+    assert len(aside) == 1 and db3.file(aside[0]).content == TLS_RECORD, aside
 
 
 def playbook(path: str, *extra: str) -> subprocess.CompletedProcess[str]:
