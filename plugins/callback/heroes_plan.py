@@ -59,7 +59,7 @@ _SERVICE_ACTIONS = {
     f"{prefix}{name}"
     for prefix in ("", "ansible.builtin.", "ansible.legacy.")
     for name in ("service", "systemd", "systemd_service")
-}
+} | {"galera_service"}  # the galera role's own start/stop/restart (roles/galera/library), same arguments
 
 
 class CallbackModule(CallbackBase):  # type: ignore[misc]

@@ -290,3 +290,23 @@ def test_the_callback_keeps_no_diff_once_it_cannot_read_the_secrets(tmp_path: Pa
     event = callback._events[0]
     assert event["diffs"] == [] and event["diff_withheld"] is True
     assert "vault locked" in callback._blind
+
+
+def test_the_galera_roles_own_service_module_is_read_as_a_service() -> None:
+    """A join under --check (galera_service, roles/galera/library) is a start the plan names."""
+    import importlib.util
+    from types import SimpleNamespace
+
+    spec = importlib.util.spec_from_file_location(
+        "heroes_plan_callback", Path(__file__).resolve().parents[2] / "plugins/callback/heroes_plan.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    callback = module.CallbackModule()
+    task = SimpleNamespace(get_name=lambda: "galera : Start MariaDB to join - db3", action="galera_service",
+                           no_log=False, diff=None)
+    args = {"name": "mariadb", "state": "started", "datadir": "/var/lib/mysql", "timeout": 600}
+    result = SimpleNamespace(task=task, host=SimpleNamespace(get_name=lambda: "db1"),
+                             result={"changed": True, "invocation": {"module_args": args}})
+    callback.v2_runner_on_ok(result)
+    assert callback._events[0]["services"] == [{"name": "mariadb", "state": "started"}]
