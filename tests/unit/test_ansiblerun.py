@@ -3,21 +3,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 from pathlib import Path
 from types import ModuleType
+
+from tests.conftest import load_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def load() -> ModuleType:
-    path = ROOT / "molecule/full-stack/tests/ansiblerun.py"
-    spec = importlib.util.spec_from_file_location("ansiblerun", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file("molecule/full-stack/tests/ansiblerun.py", "ansiblerun")
 
 
 OUTPUT = """

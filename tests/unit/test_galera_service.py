@@ -4,29 +4,15 @@ multi-master.info on real files, the watched start against a scripted systemd do
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import load_file
 
-
-def load() -> ModuleType:
-    path = ROOT / "roles/galera/library/galera_service.py"
-    spec = importlib.util.spec_from_file_location("galera_service", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["galera_service"] = module  # its dataclass looks itself up there
-    spec.loader.exec_module(module)
-    return module
-
-
-gs = load()
+gs = load_file("roles/galera/library/galera_service.py", "galera_service")
 
 # What a CI run found in a joiner's multi-master.info (see the README, "Verified for real"): a TLS
 # 1.3 record of 24 bytes, the size of a close_notify.

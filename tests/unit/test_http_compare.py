@@ -4,31 +4,17 @@ local HTTP servers (Python's http.server, test doubles of lighttpd and nginx).""
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import socket
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import load_file
 from tests.unit.httpdoubles import serve
 
-
-def load() -> ModuleType:
-    path = ROOT / "plugins/modules/heroes_http_compare.py"
-    spec = importlib.util.spec_from_file_location("heroes_http_compare", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["heroes_http_compare"] = module  # its dataclass looks itself up there
-    spec.loader.exec_module(module)
-    return module
-
-
-hc = load()
+hc = load_file("plugins/modules/heroes_http_compare.py", "heroes_http_compare")
 
 
 def tree(root: Path, extra: dict[str, bytes] | None = None) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import pytest
 
 from heroes_infra import maintenance
 from heroes_infra.maintenance import DomainError, parse_domain, patch_order, plan
+from tests.conftest import load_file
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_RACKS = str(ROOT / "tests/fixtures/inventory-shared-racks")
@@ -61,13 +61,7 @@ SERVICES = ["galera", "haproxy", "mirror", "statusfeed", "matomo"]
 
 def filter_module() -> Any:
     """plugins/filter/maintenance.py, loaded as Ansible loads it (a file, not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "heroes_filter_maintenance", ROOT / "plugins/filter/maintenance.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file("plugins/filter/maintenance.py", "heroes_filter_maintenance")
 
 
 def lab_plan(domain: str, places: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:

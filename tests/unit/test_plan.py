@@ -20,6 +20,7 @@ from heroes_infra.plan import (
     render_markdown,
     render_text,
 )
+from tests.conftest import load_file
 
 
 @pytest.mark.parametrize(
@@ -267,15 +268,9 @@ def test_a_playbook_that_cannot_run_gives_exit_3_and_the_end_of_its_output(
 
 def test_the_callback_keeps_no_diff_once_it_cannot_read_the_secrets(tmp_path: Path) -> None:
     """A play whose variables cannot be read: the run goes on, and no diff is kept from then on."""
-    import importlib.util
     from types import SimpleNamespace
 
-    spec = importlib.util.spec_from_file_location(
-        "heroes_plan_callback", Path(__file__).resolve().parents[2] / "plugins/callback/heroes_plan.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    callback = module.CallbackModule()
+    callback = load_file("plugins/callback/heroes_plan.py", "heroes_plan_callback").CallbackModule()
 
     def broken() -> None:
         raise RuntimeError("vault locked")
@@ -294,15 +289,9 @@ def test_the_callback_keeps_no_diff_once_it_cannot_read_the_secrets(tmp_path: Pa
 
 def test_the_galera_roles_own_service_module_is_read_as_a_service() -> None:
     """A join under --check (galera_service, roles/galera/library) is a start the plan names."""
-    import importlib.util
     from types import SimpleNamespace
 
-    spec = importlib.util.spec_from_file_location(
-        "heroes_plan_callback", Path(__file__).resolve().parents[2] / "plugins/callback/heroes_plan.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    callback = module.CallbackModule()
+    callback = load_file("plugins/callback/heroes_plan.py", "heroes_plan_callback").CallbackModule()
     task = SimpleNamespace(get_name=lambda: "galera : Start MariaDB to join - db3", action="galera_service",
                            no_log=False, diff=None)
     args = {"name": "mariadb", "state": "started", "datadir": "/var/lib/mysql", "timeout": 600}

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -9,17 +8,12 @@ from typing import Any
 import pytest
 
 from heroes_infra.sqlaudit import Finding, audit, audit_text, main
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_file
 
 
 def _filter() -> Any:
     """plugins/filter/sqlaudit.py, the playbook step's filter (loaded by path: Ansible does)."""
-    path = ROOT / "plugins/filter/sqlaudit.py"
-    spec = importlib.util.spec_from_file_location("heroes_filter_sqlaudit", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file("plugins/filter/sqlaudit.py", "heroes_filter_sqlaudit")
 
 
 heroes_sql_audit_text = _filter().heroes_sql_audit_text

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -11,6 +10,7 @@ import yaml
 
 from heroes_infra import tls
 from heroes_infra.tls import TLSError, nginx_settings
+from tests.conftest import load_file
 
 PUBLISHED = Path(__file__).resolve().parents[1] / "fixtures/mozilla-server-side-tls"
 
@@ -106,12 +106,7 @@ def test_tls_1_0_and_1_1_are_never_served_even_if_a_data_file_names_them(
 
 def _filter() -> Any:
     """plugins/filter/tls.py, the nginx role's filter (loaded by path: Ansible does)."""
-    path = Path(__file__).resolve().parents[2] / "plugins/filter/tls.py"
-    spec = importlib.util.spec_from_file_location("heroes_filter_tls", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file("plugins/filter/tls.py", "heroes_filter_tls")
 
 
 def test_the_filter_gives_the_settings_and_turns_bad_input_into_an_ansible_error() -> None:
